@@ -1,0 +1,231 @@
+//! The settings the actor core runs with.
+//!
+//! These are plain serde types with their defaults: the binary layers files, environment and
+//! flags onto them (see the `okcvm` crate's `config` module); this crate never reads a file or
+//! an environment variable itself. Every struct refuses unknown keys so a typo is an error that
+//! names the key rather than a setting silently ignored.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the core needs to run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Directory holding the redb file and the session workspaces. Created on first run.
+    pub data_dir: PathBuf,
+    /// The chat model. `None` until an operator configures one.
+    pub chat: Option<EndpointSettings>,
+    /// Media providers (used by later tools; kept here so the config shape is stable).
+    pub media: MediaSettings,
+    /// How the model client behaves on slow or failing providers.
+    pub llm: LlmSettings,
+    /// The agent loop.
+    pub agent: AgentSettings,
+    /// Session lifecycle.
+    pub sessions: SessionSettings,
+    /// Workspaces and the processes that run in them.
+    pub workspace: WorkspaceSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("okcvm-data"),
+            chat: None,
+            media: MediaSettings::default(),
+            llm: LlmSettings::default(),
+            agent: AgentSettings::default(),
+            sessions: SessionSettings::default(),
+            workspace: WorkspaceSettings::default(),
+        }
+    }
+}
+
+/// One OpenAI-compatible endpoint: a model at a base URL with a key.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSettings {
+    /// Model name sent in each request, e.g. `kimi-k2-turbo-preview`.
+    pub model: String,
+    /// Base URL up to and including the version segment, e.g. `https://api.moonshot.ai/v1`.
+    pub base_url: String,
+    /// The key inline. Prefer `api_key_env`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// Name of an environment variable holding the key, read when the config is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    /// Whether to ask for a streamed response.
+    #[serde(default = "default_true")]
+    pub supports_streaming: bool,
+}
+
+impl std::fmt::Debug for EndpointSettings {
+    // Hand-written so a key never reaches a log line through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndpointSettings")
+            .field("model", &self.model)
+            .field("base_url", &self.base_url)
+            .field("api_key_present", &self.api_key.is_some())
+            .field("api_key_env", &self.api_key_env)
+            .field("supports_streaming", &self.supports_streaming)
+            .finish()
+    }
+}
+
+/// Media endpoints, each optional.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaSettings {
+    pub image: Option<EndpointSettings>,
+    pub speech: Option<EndpointSettings>,
+    pub sound_effects: Option<EndpointSettings>,
+    pub asr: Option<EndpointSettings>,
+}
+
+/// Timeouts and retries of the model client.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmSettings {
+    /// TCP + TLS connect timeout, seconds.
+    pub connect_timeout_s: f64,
+    /// Time allowed from sending the request to the first byte of the response, seconds.
+    pub first_byte_timeout_s: f64,
+    /// Longest silence allowed between two chunks of a streamed response, seconds.
+    pub idle_timeout_s: f64,
+    /// Retries after the first attempt on 429, 5xx and dropped connections.
+    pub max_retries: u32,
+    /// First backoff delay, seconds; doubled each retry up to `max_backoff_s`.
+    pub initial_backoff_s: f64,
+    /// Ceiling of the backoff delay and of an honoured `Retry-After`, seconds.
+    pub max_backoff_s: f64,
+    /// Sampling temperature sent with each request; `None` leaves the provider's default.
+    pub temperature: Option<f64>,
+}
+
+impl Default for LlmSettings {
+    fn default() -> Self {
+        Self {
+            connect_timeout_s: 10.0,
+            first_byte_timeout_s: 120.0,
+            idle_timeout_s: 90.0,
+            max_retries: 3,
+            initial_backoff_s: 1.0,
+            max_backoff_s: 30.0,
+            temperature: None,
+        }
+    }
+}
+
+impl LlmSettings {
+    pub fn connect_timeout(&self) -> Duration {
+        secs(self.connect_timeout_s)
+    }
+    pub fn first_byte_timeout(&self) -> Duration {
+        secs(self.first_byte_timeout_s)
+    }
+    pub fn idle_timeout(&self) -> Duration {
+        secs(self.idle_timeout_s)
+    }
+    pub fn initial_backoff(&self) -> Duration {
+        secs(self.initial_backoff_s)
+    }
+    pub fn max_backoff(&self) -> Duration {
+        secs(self.max_backoff_s)
+    }
+}
+
+/// The agent loop.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentSettings {
+    /// Model calls allowed in one turn before it is ended with a message saying so.
+    pub max_steps: u32,
+}
+
+impl Default for AgentSettings {
+    fn default() -> Self {
+        Self { max_steps: 50 }
+    }
+}
+
+/// Session lifecycle.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionSettings {
+    /// A session with no turn and no subscriber for this long is hibernated (its actor stops;
+    /// its state stays in the store), seconds.
+    pub idle_hibernate_s: f64,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            idle_hibernate_s: 600.0,
+        }
+    }
+}
+
+impl SessionSettings {
+    pub fn idle_hibernate(&self) -> Duration {
+        secs(self.idle_hibernate_s)
+    }
+}
+
+/// Workspaces and the processes run in them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkspaceSettings {
+    /// Where session workspaces live; `None` means `<data_dir>/workspaces`.
+    pub root: Option<PathBuf>,
+    /// Largest shell timeout the model may ask for, milliseconds.
+    pub max_shell_timeout_ms: u64,
+    /// Characters of command output returned to the model before it is cut.
+    pub max_output_chars: usize,
+    /// Environment variables passed through to commands (everything else is dropped, so no
+    /// server secret reaches them).
+    pub env_passthrough: Vec<String>,
+}
+
+impl Default for WorkspaceSettings {
+    fn default() -> Self {
+        Self {
+            root: None,
+            max_shell_timeout_ms: 600_000,
+            max_output_chars: 10_000,
+            env_passthrough: vec![
+                "PATH".into(),
+                "LANG".into(),
+                "LC_ALL".into(),
+                "TZ".into(),
+                "TERM".into(),
+            ],
+        }
+    }
+}
+
+impl Settings {
+    /// The directory holding session workspaces.
+    pub fn workspace_root(&self) -> PathBuf {
+        self.workspace
+            .root
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("workspaces"))
+    }
+
+    /// The redb file.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("okcvm.redb")
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s).unwrap_or(Duration::ZERO)
+}

@@ -1,0 +1,9 @@
+//! The model: an OpenAI-compatible chat completions client and the actor that runs its calls.
+
+mod client;
+mod error;
+mod types;
+
+pub use client::ChatClient;
+pub use error::LlmError;
+pub use types::{Completion, CompletionRequest, StreamDelta, ToolCallRequest, Usage};

@@ -1,0 +1,113 @@
+//! Tools: the registry built from the bundled manifest, the [`Tool`] trait every tool
+//! implements, and the [`ToolActor`] that runs calls off the session's mailbox.
+//!
+//! A tool's own failure (bad arguments, file not found, command exit 1) is a [`ToolError`] that
+//! becomes a tool result the model reads and can recover from; it never ends the turn.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use ractor::ActorRef;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::WorkspaceSettings;
+use crate::storage::StorageMsg;
+use crate::workspace::Workspace;
+use crate::SessionKey;
+
+mod actor;
+mod files;
+mod registry;
+mod shell;
+mod todo;
+
+// pub use actor::{ToolActor, ToolMsg};
+// pub use registry::{ToolRegistry, ToolSpec};
+
+/// The prefix the manifest puts before every tool name.
+pub const TOOL_PREFIX: &str = "mshtools-";
+
+/// What a tool call runs with.
+#[derive(Clone)]
+pub struct ToolContext {
+    pub session: SessionKey,
+    pub workspace: Workspace,
+    pub storage: ActorRef<StorageMsg>,
+    /// Host paths of files `read_file` has returned in this session: `edit_file` refuses a file
+    /// that was not read first, so the model edits what it has seen.
+    pub files_read: Arc<Mutex<HashSet<PathBuf>>>,
+    pub settings: Arc<WorkspaceSettings>,
+    /// Cancelled when the turn is stopped; long tools watch it.
+    pub cancel: CancellationToken,
+}
+
+/// An image a tool returns for the model to see (and the console to show).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolImage {
+    /// MIME type, e.g. `image/png`.
+    pub mime: String,
+    /// Where the agent sees the file, e.g. `/mnt/okcomputer/output/chart.png`.
+    pub path: String,
+    /// The bytes, base64-encoded.
+    pub data_base64: String,
+}
+
+/// A successful tool result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolOutput {
+    /// What the model reads.
+    pub text: String,
+    /// Images the model should see.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ToolImage>,
+    /// Structured facts for clients (paths written, exit codes ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl ToolOutput {
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// A failed tool call; the message is what the model reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ToolError {
+    /// The arguments do not match the tool's schema or make no sense.
+    #[error("invalid arguments: {0}")]
+    InvalidArguments(String),
+    /// The tool cannot run here (not built yet, or its provider is not configured).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The tool ran and failed.
+    #[error("{0}")]
+    Failed(String),
+    /// The turn was stopped while the tool ran.
+    #[error("cancelled: the turn was stopped")]
+    Cancelled,
+}
+
+/// One tool's implementation. Arguments arrive already validated against the manifest schema.
+pub trait Tool: Send + Sync + 'static {
+    /// The manifest name without [`TOOL_PREFIX`], e.g. `read_file`.
+    fn name(&self) -> &'static str;
+
+    fn call<'a>(
+        &'a self,
+        ctx: &'a ToolContext,
+        args: Value,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>>;
+}
+
+/// Deserializes validated arguments into a tool's own argument struct.
+pub(crate) fn parse_args<T: serde::de::DeserializeOwned>(args: Value) -> Result<T, ToolError> {
+    serde_json::from_value(args).map_err(|e| ToolError::InvalidArguments(e.to_string()))
+}
