@@ -111,3 +111,40 @@ pub trait Tool: Send + Sync + 'static {
 pub(crate) fn parse_args<T: serde::de::DeserializeOwned>(args: Value) -> Result<T, ToolError> {
     serde_json::from_value(args).map_err(|e| ToolError::InvalidArguments(e.to_string()))
 }
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! A [`ToolContext`] over a temporary workspace, for tool unit tests.
+
+    use super::*;
+    use ractor::{Actor, ActorProcessingErr};
+
+    /// Stands in for the storage actor in tests of tools that never touch storage.
+    struct NoStorage;
+
+    impl Actor for NoStorage {
+        type Msg = StorageMsg;
+        type State = ();
+        type Arguments = ();
+        async fn pre_start(
+            &self,
+            _myself: ActorRef<StorageMsg>,
+            _args: (),
+        ) -> Result<(), ActorProcessingErr> {
+            Ok(())
+        }
+    }
+
+    /// A context whose workspace is a fresh directory inside `dir`.
+    pub(crate) async fn context_in(dir: &std::path::Path) -> ToolContext {
+        let (storage, _handle) = Actor::spawn(None, NoStorage, ()).await.unwrap();
+        ToolContext {
+            session: SessionKey::new("local", "test"),
+            workspace: Workspace::open(dir.join("ws")).unwrap(),
+            storage,
+            files_read: Arc::default(),
+            settings: Arc::new(WorkspaceSettings::default()),
+            cancel: CancellationToken::new(),
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! Loading [`okcvm_actors::config::Settings`] from defaults, a YAML file, the environment and
+//! command-line flags.
