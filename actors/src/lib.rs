@@ -36,8 +36,8 @@ pub mod storage;
 pub mod tool;
 pub mod workspace;
 
-// pub use runtime::{Runtime, RuntimeError};
-// pub use session::SessionHandle;
+pub use runtime::{Runtime, RuntimeError};
+pub use session::SessionHandle;
 
 use serde::{Deserialize, Serialize};
 
@@ -61,4 +61,15 @@ impl std::fmt::Display for SessionKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.tenant, self.session)
     }
+}
+
+/// Whether `id` is usable as a tenant or session id: 1..=128 characters of `[A-Za-z0-9._-]`,
+/// and not `.` or `..` (ids name directories).
+pub fn is_valid_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id != "."
+        && id != ".."
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }

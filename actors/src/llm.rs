@@ -1,9 +1,11 @@
 //! The model: an OpenAI-compatible chat completions client and the actor that runs its calls.
 
+mod actor;
 mod client;
 mod error;
 mod types;
 
+pub use actor::{LlmActor, LlmArgs, LlmMsg};
 pub use client::ChatClient;
 pub use error::LlmError;
 pub use types::{Completion, CompletionRequest, StreamDelta, ToolCallRequest, Usage};

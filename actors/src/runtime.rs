@@ -1,1 +1,284 @@
+//! The root of the actor tree and the [`Runtime`] handle the binary holds.
+//!
+//! The supervisor starts the storage, LLM, tool and session-manager actors linked to itself.
+//! Those actors do their work in spawned tasks and do not fail on a domain error, so one of
+//! them failing means the process is broken: the supervisor then stops the tree and
+//! [`Runtime::wait`] returns, so the binary exits and its service manager restarts it. Sessions
+//! are supervised one level down, by the manager, which restarts them individually.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::rpc::CallResult;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use tokio::task::JoinHandle;
+
+use crate::config::{EndpointSettings, Settings};
+use crate::llm::{LlmActor, LlmArgs, LlmError, LlmMsg};
+use crate::manager::{ManagerMsg, SessionManager};
+use crate::session::SessionHandle;
+use crate::storage::{SessionRecord, StorageActor, StorageArgs, StorageError, StorageMsg};
+use crate::tool::{ToolActor, ToolMsg, ToolRegistry};
+use crate::SessionKey;
+
+/// Longest wait for a query to one of the core actors.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every session needs to reach. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub storage: ActorRef<StorageMsg>,
+    pub llm: ActorRef<LlmMsg>,
+    pub tools: ActorRef<ToolMsg>,
+    pub registry: Arc<ToolRegistry>,
+    pub settings: Arc<Settings>,
+}
+
+/// Why the runtime could not start or answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("the actor system could not start: {0}")]
+    Start(String),
+    #[error(
+        "invalid {what} id {id:?}: use 1 to 128 characters of letters, digits, '.', '_' or '-'"
+    )]
+    InvalidId { what: &'static str, id: String },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    #[error("the actor system is not running")]
+    Unavailable,
+}
+
+pub enum SupervisorMsg {
+    GetServices {
+        reply: RpcReplyPort<Services>,
+    },
+    GetManager {
+        reply: RpcReplyPort<ActorRef<ManagerMsg>>,
+    },
+}
+
+pub struct Supervisor;
+
+pub struct SupervisorState {
+    services: Services,
+    manager: ActorRef<ManagerMsg>,
+}
+
+impl Actor for Supervisor {
+    type Msg = SupervisorMsg;
+    type State = SupervisorState;
+    type Arguments = (Arc<Settings>, Arc<ToolRegistry>);
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        (settings, registry): (Arc<Settings>, Arc<ToolRegistry>),
+    ) -> Result<SupervisorState, ActorProcessingErr> {
+        let cell = myself.get_cell();
+        let (storage, _) = Actor::spawn_linked(
+            None,
+            StorageActor,
+            StorageArgs {
+                path: settings.database_path(),
+            },
+            cell.clone(),
+        )
+        .await?;
+        let (llm, _) = Actor::spawn_linked(
+            None,
+            LlmActor,
+            LlmArgs {
+                endpoint: settings.chat.clone(),
+                settings: settings.llm.clone(),
+            },
+            cell.clone(),
+        )
+        .await?;
+        let (tools, _) =
+            Actor::spawn_linked(None, ToolActor, registry.clone(), cell.clone()).await?;
+        let services = Services {
+            storage,
+            llm,
+            tools,
+            registry,
+            settings,
+        };
+        let (manager, _) =
+            Actor::spawn_linked(None, SessionManager, services.clone(), cell).await?;
+        Ok(SupervisorState { services, manager })
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<SupervisorMsg>,
+        message: SupervisorMsg,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            SupervisorMsg::GetServices { reply } => {
+                let _ = reply.send(state.services.clone());
+            }
+            SupervisorMsg::GetManager { reply } => {
+                let _ = reply.send(state.manager.clone());
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        event: SupervisionEvent,
+        _state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
+        match event {
+            SupervisionEvent::ActorFailed(cell, error) => {
+                tracing::error!(actor = %cell.get_id(), %error, "a core actor failed; stopping");
+                myself.stop(Some(format!("core actor failed: {error}")));
+            }
+            SupervisionEvent::ActorTerminated(cell, _, reason) => {
+                tracing::error!(actor = %cell.get_id(), ?reason, "a core actor stopped; stopping");
+                myself.stop(Some("core actor stopped".into()));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The running actor system.
+pub struct Runtime {
+    supervisor: ActorRef<SupervisorMsg>,
+    join: JoinHandle<()>,
+    services: Services,
+    manager: ActorRef<ManagerMsg>,
+}
+
+impl Runtime {
+    /// Opens the store and starts the actors.
+    pub async fn start(settings: Settings) -> Result<Runtime, RuntimeError> {
+        let registry =
+            Arc::new(ToolRegistry::bundled().map_err(|e| RuntimeError::Start(e.to_string()))?);
+        let (supervisor, join) = Actor::spawn(None, Supervisor, (Arc::new(settings), registry))
+            .await
+            .map_err(|e| RuntimeError::Start(e.to_string()))?;
+        let services = ask(&supervisor, |reply| SupervisorMsg::GetServices { reply }).await?;
+        let manager = ask(&supervisor, |reply| SupervisorMsg::GetManager { reply }).await?;
+        Ok(Runtime {
+            supervisor,
+            join,
+            services,
+            manager,
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.services.settings
+    }
+
+    pub fn registry(&self) -> &ToolRegistry {
+        &self.services.registry
+    }
+
+    /// The handle of a session (its actor starts on first use).
+    pub fn session(&self, key: SessionKey) -> Result<SessionHandle, RuntimeError> {
+        if !crate::is_valid_id(&key.tenant) {
+            return Err(RuntimeError::InvalidId {
+                what: "tenant",
+                id: key.tenant,
+            });
+        }
+        if !crate::is_valid_id(&key.session) {
+            return Err(RuntimeError::InvalidId {
+                what: "session",
+                id: key.session,
+            });
+        }
+        Ok(SessionHandle::new(
+            key,
+            self.manager.clone(),
+            self.services.storage.clone(),
+        ))
+    }
+
+    /// The tenant's stored sessions with their records.
+    pub async fn list_sessions(
+        &self,
+        tenant: &str,
+    ) -> Result<Vec<(String, SessionRecord)>, RuntimeError> {
+        let tenant = tenant.to_string();
+        match self
+            .services
+            .storage
+            .call(
+                |reply| StorageMsg::ListSessions { tenant, reply },
+                Some(QUERY_TIMEOUT),
+            )
+            .await
+        {
+            Ok(CallResult::Success(result)) => Ok(result?),
+            _ => Err(RuntimeError::Unavailable),
+        }
+    }
+
+    /// Sessions with a live actor right now.
+    pub async fn live_sessions(&self) -> Result<usize, RuntimeError> {
+        match self
+            .manager
+            .call(|reply| ManagerMsg::CountLive { reply }, Some(QUERY_TIMEOUT))
+            .await
+        {
+            Ok(CallResult::Success(n)) => Ok(n),
+            _ => Err(RuntimeError::Unavailable),
+        }
+    }
+
+    /// Replaces the chat endpoint for new model calls.
+    pub async fn configure_chat(
+        &self,
+        endpoint: Option<EndpointSettings>,
+    ) -> Result<(), RuntimeError> {
+        match self
+            .services
+            .llm
+            .call(
+                |reply| LlmMsg::Configure { endpoint, reply },
+                Some(QUERY_TIMEOUT),
+            )
+            .await
+        {
+            Ok(CallResult::Success(result)) => Ok(result?),
+            _ => Err(RuntimeError::Unavailable),
+        }
+    }
+
+    /// Stops every actor: sessions first (their running turns end and are found interrupted
+    /// on the next start), then the core actors; the store commits what it holds and closes.
+    pub async fn shutdown(self) {
+        let wait = Some(Duration::from_secs(10));
+        let _ = self.manager.stop_and_wait(None, wait).await;
+        let _ = self.services.tools.stop_and_wait(None, wait).await;
+        let _ = self.services.llm.stop_and_wait(None, wait).await;
+        let _ = self.services.storage.stop_and_wait(None, wait).await;
+        self.supervisor.stop(None);
+        let _ = self.join.await;
+    }
+
+    /// Resolves when the actor system stops on its own (a core actor failed).
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.join).await;
+    }
+}
+
+async fn ask<T: Send + 'static>(
+    supervisor: &ActorRef<SupervisorMsg>,
+    build: impl FnOnce(RpcReplyPort<T>) -> SupervisorMsg,
+) -> Result<T, RuntimeError> {
+    match supervisor.call(build, Some(QUERY_TIMEOUT)).await {
+        Ok(CallResult::Success(value)) => Ok(value),
+        _ => Err(RuntimeError::Start("the supervisor did not answer".into())),
+    }
+}

@@ -1,1 +1,220 @@
-pub enum StorageMsg {}
+//! The storage actor: the only owner of the redb database.
+//!
+//! Writes go to a dedicated writer thread that takes every batch waiting in its queue, writes
+//! them in one transaction and commits once, then tells each sender: under load many sessions
+//! share one fsync. Reads run on tokio's blocking pool and answer the caller directly, so a slow
+//! read never holds up the mailbox. No redb type appears in [`StorageMsg`], so another backend
+//! can replace this one without touching its callers.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use redb::Database;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::event::Event;
+use crate::history::Message;
+use crate::tool::Todo;
+use crate::SessionKey;
+
+mod db;
+mod writer;
+
+/// Failures of the store. Callers report them; the session that gets one fails and is
+/// restarted from what was committed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageError {
+    #[error("storage error: {0}")]
+    Database(String),
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+    #[error("storage i/o error: {0}")]
+    Io(String),
+    #[error("the storage actor is not running")]
+    Unavailable,
+}
+
+impl From<redb::Error> for StorageError {
+    fn from(e: redb::Error) -> Self {
+        StorageError::Database(e.to_string())
+    }
+}
+
+/// A session's own record: which leaf of its history is active and whether a turn is running.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    /// The message the conversation currently ends at.
+    pub active_leaf: Option<String>,
+    /// Set while a turn runs; still set after a crash, which is how the interruption is found.
+    pub running_turn: Option<String>,
+}
+
+/// A session as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSession {
+    pub record: SessionRecord,
+    pub messages: Vec<Message>,
+    /// The highest event sequence number stored (0 when none).
+    pub last_seq: u64,
+}
+
+/// Rows of one session to write together, atomically.
+#[derive(Debug, Clone)]
+pub struct WriteBatch {
+    pub key: SessionKey,
+    pub record: Option<SessionRecord>,
+    pub messages: Vec<Message>,
+    pub events: Vec<Arc<Event>>,
+    pub todos: Option<Vec<Todo>>,
+}
+
+impl WriteBatch {
+    pub fn new(key: SessionKey) -> Self {
+        Self {
+            key,
+            record: None,
+            messages: Vec::new(),
+            events: Vec::new(),
+            todos: None,
+        }
+    }
+}
+
+/// Called once the batch is committed (or failed). Runs on the writer thread: it must only
+/// send a message or a reply, never block.
+pub type WriteDone = Box<dyn FnOnce(Result<(), StorageError>) + Send + 'static>;
+
+/// The storage actor's API.
+pub enum StorageMsg {
+    /// Commit a batch; `done` hears the outcome.
+    Write { batch: WriteBatch, done: WriteDone },
+    LoadSession {
+        key: SessionKey,
+        reply: RpcReplyPort<Result<Option<StoredSession>, StorageError>>,
+    },
+    /// Events with `after < seq <= upto`, at most `limit`.
+    ReadEvents {
+        key: SessionKey,
+        after: u64,
+        upto: u64,
+        limit: usize,
+        reply: RpcReplyPort<Result<Vec<Event>, StorageError>>,
+    },
+    ReadTodos {
+        key: SessionKey,
+        reply: RpcReplyPort<Result<Vec<Todo>, StorageError>>,
+    },
+    ListSessions {
+        tenant: String,
+        reply: RpcReplyPort<Result<Vec<(String, SessionRecord)>, StorageError>>,
+    },
+}
+
+pub struct StorageActor;
+
+pub struct StorageArgs {
+    pub path: PathBuf,
+}
+
+pub struct StorageState {
+    db: Arc<Database>,
+    writer: mpsc::Sender<writer::Job>,
+}
+
+/// Writes waiting for the writer thread before senders wait their turn.
+const WRITE_QUEUE: usize = 4096;
+
+impl Actor for StorageActor {
+    type Msg = StorageMsg;
+    type State = StorageState;
+    type Arguments = StorageArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<StorageMsg>,
+        args: StorageArgs,
+    ) -> Result<StorageState, ActorProcessingErr> {
+        let path = args.path;
+        let db = tokio::task::spawn_blocking(move || db::open(&path)).await??;
+        let db = Arc::new(db);
+        let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+        writer::spawn(db.clone(), rx)?;
+        Ok(StorageState { db, writer: tx })
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<StorageMsg>,
+        message: StorageMsg,
+        state: &mut StorageState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            StorageMsg::Write { batch, done } => {
+                // Waiting here only when the writer is thousands of batches behind: that is the
+                // backpressure that keeps memory bounded.
+                if let Err(mpsc::error::SendError(job)) =
+                    state.writer.send(writer::Job { batch, done }).await
+                {
+                    (job.done)(Err(StorageError::Unavailable));
+                    return Err("the storage writer thread has stopped".into());
+                }
+            }
+            StorageMsg::LoadSession { key, reply } => {
+                read(state, reply, move |db| db::load_session(db, &key));
+            }
+            StorageMsg::ReadEvents {
+                key,
+                after,
+                upto,
+                limit,
+                reply,
+            } => read(state, reply, move |db| {
+                db::read_events(db, &key, after, upto, limit)
+            }),
+            StorageMsg::ReadTodos { key, reply } => {
+                read(state, reply, move |db| db::read_todos(db, &key));
+            }
+            StorageMsg::ListSessions { tenant, reply } => {
+                read(state, reply, move |db| db::list_sessions(db, &tenant));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs a read on the blocking pool and replies from there.
+fn read<T: Send + 'static>(
+    state: &StorageState,
+    reply: RpcReplyPort<Result<T, StorageError>>,
+    work: impl FnOnce(&Database) -> Result<T, StorageError> + Send + 'static,
+) {
+    let db = state.db.clone();
+    tokio::task::spawn_blocking(move || {
+        // The caller may have timed out and gone; nothing to do then.
+        let _ = reply.send(work(&db));
+    });
+}
+
+/// Longest wait for a commit acknowledged to a caller outside an actor's `handle`.
+pub const COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Commits a batch and waits until it is durable. For tasks and `pre_start`, never `handle`.
+pub async fn commit(storage: &ActorRef<StorageMsg>, batch: WriteBatch) -> Result<(), StorageError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    storage
+        .cast(StorageMsg::Write {
+            batch,
+            done: Box::new(move |result| {
+                let _ = tx.send(result);
+            }),
+        })
+        .map_err(|_| StorageError::Unavailable)?;
+    match tokio::time::timeout(COMMIT_TIMEOUT, rx).await {
+        Ok(Ok(result)) => result,
+        _ => Err(StorageError::Unavailable),
+    }
+}

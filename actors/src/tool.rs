@@ -25,8 +25,10 @@ mod registry;
 mod shell;
 mod todo;
 
-// pub use actor::{ToolActor, ToolMsg};
-// pub use registry::{ToolRegistry, ToolSpec};
+pub use todo::Todo;
+
+pub use actor::{ToolActor, ToolCallOutcome, ToolMsg};
+pub use registry::{RegistryError, ToolRegistry, ToolSpec};
 
 /// The prefix the manifest puts before every tool name.
 pub const TOOL_PREFIX: &str = "mshtools-";

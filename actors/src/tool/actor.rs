@@ -1,1 +1,91 @@
+//! The tool actor: runs each call in its own task so no call holds up another.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+
+use super::{ToolContext, ToolError, ToolOutput, ToolRegistry};
+
+/// The result of one call, with how long it took.
+#[derive(Debug, Clone)]
+pub struct ToolCallOutcome {
+    pub result: Result<ToolOutput, ToolError>,
+    pub duration: Duration,
+}
+
+pub enum ToolMsg {
+    /// Validate and run one call. `arguments` is the model's raw JSON text.
+    Execute {
+        ctx: ToolContext,
+        name: String,
+        arguments: String,
+        reply: RpcReplyPort<ToolCallOutcome>,
+    },
+}
+
+pub struct ToolActor;
+
+pub struct ToolActorState {
+    registry: Arc<ToolRegistry>,
+}
+
+impl Actor for ToolActor {
+    type Msg = ToolMsg;
+    type State = ToolActorState;
+    type Arguments = Arc<ToolRegistry>;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<ToolMsg>,
+        registry: Arc<ToolRegistry>,
+    ) -> Result<ToolActorState, ActorProcessingErr> {
+        Ok(ToolActorState { registry })
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<ToolMsg>,
+        message: ToolMsg,
+        state: &mut ToolActorState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            ToolMsg::Execute {
+                ctx,
+                name,
+                arguments,
+                reply,
+            } => {
+                let registry = state.registry.clone();
+                tokio::spawn(async move {
+                    let started = Instant::now();
+                    let result = run(&registry, &ctx, &name, &arguments).await;
+                    let _ = reply.send(ToolCallOutcome {
+                        result,
+                        duration: started.elapsed(),
+                    });
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn run(
+    registry: &ToolRegistry,
+    ctx: &ToolContext,
+    name: &str,
+    arguments: &str,
+) -> Result<ToolOutput, ToolError> {
+    let (tool, args) = registry.prepare(name, arguments)?;
+    // A tool that panics fails its own call, never the turn or the actor.
+    let call = std::panic::AssertUnwindSafe(tool.call(ctx, args));
+    tokio::select! {
+        biased;
+        _ = ctx.cancel.cancelled() => Err(ToolError::Cancelled),
+        outcome = futures::FutureExt::catch_unwind(call) => match outcome {
+            Ok(result) => result,
+            Err(_) => Err(ToolError::Failed(format!("{name} failed unexpectedly (internal error)"))),
+        },
+    }
+}

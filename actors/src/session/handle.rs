@@ -1,0 +1,219 @@
+//! [`SessionHandle`]: the typed way to talk to a session from outside the actor system (the
+//! HTTP layer, the CLI). It finds the session through the manager, which wakes it if it was
+//! hibernating, and retries once if the actor went away between lookup and call.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::rpc::CallResult;
+use ractor::{ActorRef, RpcReplyPort};
+use tokio::sync::broadcast;
+
+use super::{MessageView, SessionError, SessionMsg, SessionSnapshot, TurnRequest, TurnStarted};
+use crate::event::Event;
+use crate::manager::ManagerMsg;
+use crate::storage::StorageMsg;
+use crate::SessionKey;
+
+/// Longest wait for a session to answer a call.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Events read from the store per page while a subscriber catches up.
+const REPLAY_PAGE: usize = 512;
+/// Attempts at a call when the session actor stops under it (hibernation, restart).
+const ATTEMPTS: usize = 3;
+
+/// A handle on one session. Cheap to clone.
+#[derive(Clone)]
+pub struct SessionHandle {
+    key: SessionKey,
+    manager: ActorRef<ManagerMsg>,
+    storage: ActorRef<StorageMsg>,
+}
+
+impl SessionHandle {
+    pub(crate) fn new(
+        key: SessionKey,
+        manager: ActorRef<ManagerMsg>,
+        storage: ActorRef<StorageMsg>,
+    ) -> Self {
+        Self {
+            key,
+            manager,
+            storage,
+        }
+    }
+
+    pub fn key(&self) -> &SessionKey {
+        &self.key
+    }
+
+    /// Starts a turn; returns once the user message is durable.
+    pub async fn start_turn(&self, request: TurnRequest) -> Result<TurnStarted, SessionError> {
+        self.ask(|reply| SessionMsg::StartTurn {
+            request: request.clone(),
+            reply,
+        })
+        .await?
+    }
+
+    /// Cancels the running turn; the id of the turn stopped, if one was running.
+    pub async fn stop(&self) -> Result<Option<String>, SessionError> {
+        self.ask(|reply| SessionMsg::Stop { reply }).await
+    }
+
+    pub async fn snapshot(&self) -> Result<SessionSnapshot, SessionError> {
+        self.ask(|reply| SessionMsg::GetSnapshot { reply }).await
+    }
+
+    pub async fn message(&self, id: &str) -> Result<Option<MessageView>, SessionError> {
+        self.ask(|reply| SessionMsg::GetMessage {
+            id: id.to_string(),
+            reply,
+        })
+        .await
+    }
+
+    /// Makes the newest leaf under `message_id` the active branch.
+    pub async fn switch_branch(&self, message_id: &str) -> Result<SessionSnapshot, SessionError> {
+        self.ask(|reply| SessionMsg::SwitchBranch {
+            message_id: message_id.to_string(),
+            reply,
+        })
+        .await?
+    }
+
+    /// Every event after `after`, exactly once and in order: first from the store, then live.
+    pub fn subscribe(&self, after: u64) -> Subscription {
+        Subscription {
+            handle: self.clone(),
+            last: after,
+            replay: VecDeque::new(),
+            catch_up_to: 0,
+            live: None,
+        }
+    }
+
+    /// Fails the session actor on purpose, to test supervision.
+    #[cfg(feature = "testing")]
+    pub async fn crash(&self) -> Result<(), SessionError> {
+        self.actor()
+            .await?
+            .cast(SessionMsg::Crash)
+            .map_err(|_| SessionError::Unavailable)
+    }
+
+    async fn actor(&self) -> Result<ActorRef<SessionMsg>, SessionError> {
+        let key = self.key.clone();
+        match self
+            .manager
+            .call(
+                |reply| ManagerMsg::GetSession { key, reply },
+                Some(CALL_TIMEOUT),
+            )
+            .await
+        {
+            Ok(CallResult::Success(result)) => result,
+            _ => Err(SessionError::Unavailable),
+        }
+    }
+
+    async fn ask<T: Send + 'static>(
+        &self,
+        build: impl Fn(RpcReplyPort<T>) -> SessionMsg,
+    ) -> Result<T, SessionError> {
+        for _ in 0..ATTEMPTS {
+            let actor = self.actor().await?;
+            match actor.call(&build, Some(CALL_TIMEOUT)).await {
+                Ok(CallResult::Success(value)) => return Ok(value),
+                Ok(CallResult::Timeout) => return Err(SessionError::Unavailable),
+                // The actor stopped (hibernated or failed) before answering: find it again.
+                Ok(CallResult::SenderError) | Err(_) => continue,
+            }
+        }
+        Err(SessionError::Unavailable)
+    }
+
+    async fn read_events(&self, after: u64, upto: u64) -> Result<Vec<Event>, SessionError> {
+        let key = self.key.clone();
+        match self
+            .storage
+            .call(
+                |reply| StorageMsg::ReadEvents {
+                    key,
+                    after,
+                    upto,
+                    limit: REPLAY_PAGE,
+                    reply,
+                },
+                Some(CALL_TIMEOUT),
+            )
+            .await
+        {
+            Ok(CallResult::Success(result)) => result.map_err(SessionError::from),
+            _ => Err(SessionError::Unavailable),
+        }
+    }
+}
+
+/// A session's events after a point, each exactly once, in order, across lag and restarts.
+pub struct Subscription {
+    handle: SessionHandle,
+    /// The last sequence number handed out.
+    last: u64,
+    replay: VecDeque<Arc<Event>>,
+    /// While catching up from the store: read up to here before going live.
+    catch_up_to: u64,
+    live: Option<broadcast::Receiver<Arc<Event>>>,
+}
+
+impl Subscription {
+    /// The last sequence number this subscription returned.
+    pub fn last_seq(&self) -> u64 {
+        self.last
+    }
+
+    /// The next event. `Err` means the session could not be reached; calling again retries.
+    pub async fn next(&mut self) -> Result<Arc<Event>, SessionError> {
+        loop {
+            if let Some(event) = self.replay.pop_front() {
+                if event.seq > self.last {
+                    self.last = event.seq;
+                    return Ok(event);
+                }
+                continue;
+            }
+            if self.catch_up_to > self.last {
+                let page = self.handle.read_events(self.last, self.catch_up_to).await?;
+                if page.is_empty() {
+                    // The store has less than the session said was committed: never expected,
+                    // but do not spin on it.
+                    self.catch_up_to = self.last;
+                }
+                self.replay.extend(page.into_iter().map(Arc::new));
+                continue;
+            }
+            let Some(receiver) = self.live.as_mut() else {
+                let feed = self
+                    .handle
+                    .ask(|reply| SessionMsg::Subscribe { reply })
+                    .await?;
+                self.catch_up_to = feed.committed_seq;
+                self.live = Some(feed.receiver);
+                continue;
+            };
+            match receiver.recv().await {
+                Ok(event) => {
+                    if event.seq > self.last {
+                        self.last = event.seq;
+                        return Ok(event);
+                    }
+                }
+                // Fell behind, or the session stopped (it restarts on the next call): catch up
+                // from the store and listen again.
+                Err(broadcast::error::RecvError::Lagged(_))
+                | Err(broadcast::error::RecvError::Closed) => self.live = None,
+            }
+        }
+    }
+}

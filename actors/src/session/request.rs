@@ -1,0 +1,164 @@
+//! Turning the active branch of history into the messages sent to the model.
+
+use std::collections::HashSet;
+
+use serde_json::{json, Value};
+
+use crate::history::{Message, Role};
+
+/// What the model is told when a tool call has no recorded result (the turn that made it was
+/// interrupted); providers refuse a conversation with an unanswered call.
+const MISSING_RESULT: &str =
+    "Error: no result was recorded for this tool call because the turn was interrupted.";
+
+/// The wire messages for `history`, after the system prompt.
+pub(crate) fn wire_messages(system_prompt: &str, history: &[Message]) -> Vec<Value> {
+    let mut out = Vec::with_capacity(history.len() + 1);
+    out.push(json!({"role": "system", "content": system_prompt}));
+    let mut i = 0;
+    while i < history.len() {
+        let message = &history[i];
+        i += 1;
+        match message.role {
+            Role::User => out.push(json!({"role": "user", "content": message.content})),
+            Role::Tool => {
+                // A result whose call is not right before it (should not happen): keep its text.
+                out.push(json!({"role": "user", "content": format!("[tool result] {}", message.content)}));
+            }
+            Role::Assistant => {
+                let mut wire = json!({"role": "assistant", "content": message.content});
+                if message.tool_calls.is_empty() {
+                    out.push(wire);
+                    continue;
+                }
+                wire["tool_calls"] = message
+                    .tool_calls
+                    .iter()
+                    .map(|call| {
+                        json!({
+                            "id": call.id,
+                            "type": "function",
+                            "function": {"name": call.name, "arguments": call.arguments},
+                        })
+                    })
+                    .collect();
+                out.push(wire);
+                // The results that follow, in order; then a user message with any images
+                // (tool messages can only carry text).
+                let mut answered = HashSet::new();
+                let mut images = Vec::new();
+                while i < history.len() && history[i].role == Role::Tool {
+                    let result = &history[i];
+                    i += 1;
+                    let call_id = result.tool_call_id.clone().unwrap_or_default();
+                    answered.insert(call_id.clone());
+                    out.push(
+                        json!({"role": "tool", "tool_call_id": call_id, "content": result.content}),
+                    );
+                    images.extend(result.images.iter().cloned());
+                }
+                for call in &message.tool_calls {
+                    if !answered.contains(&call.id) {
+                        out.push(json!({"role": "tool", "tool_call_id": call.id, "content": MISSING_RESULT}));
+                    }
+                }
+                if !images.is_empty() {
+                    let mut parts = vec![
+                        json!({"type": "text", "text": "Images returned by the tool calls above:"}),
+                    ];
+                    for image in images {
+                        parts.push(json!({"type": "text", "text": image.path}));
+                        parts.push(json!({
+                            "type": "image_url",
+                            "image_url": {"url": format!("data:{};base64,{}", image.mime, image.data_base64)},
+                        }));
+                    }
+                    out.push(json!({"role": "user", "content": parts}));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::ToolCallRequest;
+
+    fn assistant_with_calls(ids: &[&str]) -> Message {
+        let mut m = Message::new(Role::Assistant, None, "");
+        m.tool_calls = ids
+            .iter()
+            .map(|id| ToolCallRequest {
+                id: id.to_string(),
+                name: "mshtools-shell".into(),
+                arguments: r#"{"command":"ls"}"#.into(),
+            })
+            .collect();
+        m
+    }
+
+    fn tool_result(call: &str, text: &str) -> Message {
+        let mut m = Message::new(Role::Tool, None, text);
+        m.tool_call_id = Some(call.into());
+        m
+    }
+
+    #[test]
+    fn tool_calls_and_results_keep_their_wire_shape() {
+        let history = vec![
+            Message::new(Role::User, None, "list files"),
+            assistant_with_calls(&["c1"]),
+            tool_result("c1", "a.txt"),
+            Message::new(Role::Assistant, None, "There is a.txt."),
+        ];
+        let wire = wire_messages("SYS", &history);
+        assert_eq!(
+            wire,
+            vec![
+                json!({"role": "system", "content": "SYS"}),
+                json!({"role": "user", "content": "list files"}),
+                json!({"role": "assistant", "content": "", "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "mshtools-shell", "arguments": "{\"command\":\"ls\"}"}}
+                ]}),
+                json!({"role": "tool", "tool_call_id": "c1", "content": "a.txt"}),
+                json!({"role": "assistant", "content": "There is a.txt."}),
+            ]
+        );
+    }
+
+    #[test]
+    fn unanswered_calls_get_an_interrupted_result() {
+        let history = vec![
+            Message::new(Role::User, None, "go"),
+            assistant_with_calls(&["c1", "c2"]),
+            tool_result("c1", "done"),
+        ];
+        let wire = wire_messages("SYS", &history);
+        assert_eq!(wire.len(), 5);
+        assert_eq!(wire[4]["tool_call_id"], "c2");
+        assert_eq!(wire[4]["content"], MISSING_RESULT);
+    }
+
+    #[test]
+    fn tool_images_follow_the_results_as_a_user_message() {
+        let mut result = tool_result("c1", "Image file");
+        result.images.push(crate::tool::ToolImage {
+            mime: "image/png".into(),
+            path: "/mnt/okcomputer/a.png".into(),
+            data_base64: "AAAA".into(),
+        });
+        let history = vec![
+            Message::new(Role::User, None, "look"),
+            assistant_with_calls(&["c1"]),
+            result,
+        ];
+        let wire = wire_messages("SYS", &history);
+        assert_eq!(wire[4]["role"], "user");
+        assert_eq!(
+            wire[4]["content"][2]["image_url"]["url"],
+            "data:image/png;base64,AAAA"
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! The redb file: table definitions and the blocking reads and writes behind the storage actor.
+//! Every key starts with the tenant, then the session, so one tenant's rows can never be reached
+//! through another tenant's key.
+
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use super::{SessionRecord, StorageError, StoredSession, WriteBatch};
+use crate::event::Event;
+use crate::history::Message;
+use crate::SessionKey;
+
+type SessionKeyCols<'a> = (&'a str, &'a str);
+
+const SESSIONS: TableDefinition<SessionKeyCols, &[u8]> = TableDefinition::new("sessions");
+const MESSAGES: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("messages");
+const EVENTS: TableDefinition<(&str, &str, u64), &[u8]> = TableDefinition::new("events");
+const TODOS: TableDefinition<SessionKeyCols, &[u8]> = TableDefinition::new("todos");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// Bumped when the stored layout changes incompatibly.
+const SCHEMA_VERSION: &[u8] = b"1";
+
+/// Opens (creating if needed) the database and makes sure every table exists.
+pub(crate) fn open(path: &Path) -> Result<Database, StorageError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| StorageError::Io(e.to_string()))?;
+    }
+    let db = Database::create(path).map_err(redb::Error::from)?;
+    let txn = db.begin_write().map_err(redb::Error::from)?;
+    {
+        let mut meta = txn.open_table(META).map_err(redb::Error::from)?;
+        let existing = meta
+            .get("schema_version")
+            .map_err(redb::Error::from)?
+            .map(|v| v.value().to_vec());
+        match existing {
+            None => {
+                meta.insert("schema_version", SCHEMA_VERSION)
+                    .map_err(redb::Error::from)?;
+            }
+            Some(v) if v == SCHEMA_VERSION => {}
+            Some(v) => {
+                return Err(StorageError::Corrupt(format!(
+                    "the data file has schema version {}, this build reads {}",
+                    String::from_utf8_lossy(&v),
+                    String::from_utf8_lossy(SCHEMA_VERSION)
+                )))
+            }
+        }
+        txn.open_table(SESSIONS).map_err(redb::Error::from)?;
+        txn.open_table(MESSAGES).map_err(redb::Error::from)?;
+        txn.open_table(EVENTS).map_err(redb::Error::from)?;
+        txn.open_table(TODOS).map_err(redb::Error::from)?;
+    }
+    txn.commit().map_err(redb::Error::from)?;
+    Ok(db)
+}
+
+/// Writes several batches in one transaction (one commit, one fsync).
+pub(crate) fn write_batches<'a>(
+    db: &Database,
+    batches: impl IntoIterator<Item = &'a WriteBatch>,
+) -> Result<(), StorageError> {
+    let txn = db.begin_write().map_err(redb::Error::from)?;
+    {
+        let mut sessions = txn.open_table(SESSIONS).map_err(redb::Error::from)?;
+        let mut messages = txn.open_table(MESSAGES).map_err(redb::Error::from)?;
+        let mut events = txn.open_table(EVENTS).map_err(redb::Error::from)?;
+        let mut todos = txn.open_table(TODOS).map_err(redb::Error::from)?;
+        for batch in batches {
+            let (t, s) = (batch.key.tenant.as_str(), batch.key.session.as_str());
+            if let Some(record) = &batch.record {
+                sessions
+                    .insert((t, s), encode(record)?.as_slice())
+                    .map_err(redb::Error::from)?;
+            }
+            for message in &batch.messages {
+                messages
+                    .insert((t, s, message.id.as_str()), encode(message)?.as_slice())
+                    .map_err(redb::Error::from)?;
+            }
+            for event in &batch.events {
+                events
+                    .insert((t, s, event.seq), encode(event.as_ref())?.as_slice())
+                    .map_err(redb::Error::from)?;
+            }
+            if let Some(list) = &batch.todos {
+                todos
+                    .insert((t, s), encode(list)?.as_slice())
+                    .map_err(redb::Error::from)?;
+            }
+        }
+    }
+    txn.commit().map_err(redb::Error::from)?;
+    Ok(())
+}
+
+/// Everything needed to bring a session back to life, or `None` if it was never stored.
+pub(crate) fn load_session(
+    db: &Database,
+    key: &SessionKey,
+) -> Result<Option<StoredSession>, StorageError> {
+    let (t, s) = (key.tenant.as_str(), key.session.as_str());
+    let txn = db.begin_read().map_err(redb::Error::from)?;
+    let sessions = txn.open_table(SESSIONS).map_err(redb::Error::from)?;
+    let Some(raw) = sessions.get((t, s)).map_err(redb::Error::from)? else {
+        return Ok(None);
+    };
+    let record: SessionRecord = decode(raw.value())?;
+    let messages_table = txn.open_table(MESSAGES).map_err(redb::Error::from)?;
+    let mut messages = Vec::new();
+    for row in messages_table
+        .range((t, s, "")..)
+        .map_err(redb::Error::from)?
+    {
+        let (k, v) = row.map_err(redb::Error::from)?;
+        let (kt, ks, _) = k.value();
+        if kt != t || ks != s {
+            break;
+        }
+        messages.push(decode::<Message>(v.value())?);
+    }
+    let events = txn.open_table(EVENTS).map_err(redb::Error::from)?;
+    let last_seq = match events
+        .range((t, s, 0)..=(t, s, u64::MAX))
+        .map_err(redb::Error::from)?
+        .next_back()
+    {
+        Some(row) => row.map_err(redb::Error::from)?.0.value().2,
+        None => 0,
+    };
+    Ok(Some(StoredSession {
+        record,
+        messages,
+        last_seq,
+    }))
+}
+
+/// Events with `after < seq <= upto`, at most `limit`, oldest first.
+pub(crate) fn read_events(
+    db: &Database,
+    key: &SessionKey,
+    after: u64,
+    upto: u64,
+    limit: usize,
+) -> Result<Vec<Event>, StorageError> {
+    let (t, s) = (key.tenant.as_str(), key.session.as_str());
+    if after >= upto {
+        return Ok(Vec::new());
+    }
+    let txn = db.begin_read().map_err(redb::Error::from)?;
+    let events = txn.open_table(EVENTS).map_err(redb::Error::from)?;
+    let mut out = Vec::new();
+    for row in events
+        .range((t, s, after + 1)..=(t, s, upto))
+        .map_err(redb::Error::from)?
+        .take(limit)
+    {
+        let (_, v) = row.map_err(redb::Error::from)?;
+        out.push(decode(v.value())?);
+    }
+    Ok(out)
+}
+
+pub(crate) fn read_todos(
+    db: &Database,
+    key: &SessionKey,
+) -> Result<Vec<crate::tool::Todo>, StorageError> {
+    let txn = db.begin_read().map_err(redb::Error::from)?;
+    let todos = txn.open_table(TODOS).map_err(redb::Error::from)?;
+    match todos
+        .get((key.tenant.as_str(), key.session.as_str()))
+        .map_err(redb::Error::from)?
+    {
+        Some(raw) => decode(raw.value()),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Session ids of a tenant with their records, in id order.
+pub(crate) fn list_sessions(
+    db: &Database,
+    tenant: &str,
+) -> Result<Vec<(String, SessionRecord)>, StorageError> {
+    let txn = db.begin_read().map_err(redb::Error::from)?;
+    let sessions = txn.open_table(SESSIONS).map_err(redb::Error::from)?;
+    let mut out = Vec::new();
+    for row in sessions.range((tenant, "")..).map_err(redb::Error::from)? {
+        let (k, v) = row.map_err(redb::Error::from)?;
+        let (kt, ks) = k.value();
+        if kt != tenant {
+            break;
+        }
+        out.push((ks.to_string(), decode(v.value())?));
+    }
+    Ok(out)
+}
+
+fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, StorageError> {
+    serde_json::to_vec(value).map_err(|e| StorageError::Corrupt(e.to_string()))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, StorageError> {
+    serde_json::from_slice(raw).map_err(|e| StorageError::Corrupt(e.to_string()))
+}
