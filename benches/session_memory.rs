@@ -1,1 +1,72 @@
-fn main() {}
+//! Memory of hibernated and of live idle sessions.
+//!
+//! Creates N sessions with one short exchange each, lets them hibernate, and reads the
+//! process's resident set size (from /proc/self/statm) before and after; then wakes all of
+//! them and reads it again.
+//!
+//! Run: `cargo bench --bench session_memory` (SESSIONS=1000 to change).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::Duration;
+
+use support::fake_model::*;
+use support::runtime::*;
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+fn main() {
+    let sessions: usize = std::env::var("SESSIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async move {
+        let model = FakeModel::start().await;
+        for _ in 0..sessions {
+            model.push(sse(vec![ev_text("hello there"), ev_done()]));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = test_settings(dir.path(), &model.base_url());
+        settings.sessions.idle_hibernate_s = 0.5;
+        let runtime = start(settings).await;
+        // Warm up allocator and runtime with one session first.
+        let warm = runtime.session(local("warm")).unwrap();
+        warm.snapshot().await.unwrap();
+        wait_hibernated(&runtime).await;
+        let baseline = rss_bytes();
+
+        for i in 0..sessions {
+            let session = runtime.session(local(&format!("s{i}"))).unwrap();
+            run_turn(&session, say("hi")).await;
+        }
+        wait_hibernated(&runtime).await;
+        let hibernated = rss_bytes();
+
+        let mut handles = Vec::new();
+        for i in 0..sessions {
+            let session = runtime.session(local(&format!("s{i}"))).unwrap();
+            session.snapshot().await.unwrap();
+            handles.push(session);
+        }
+        let live = rss_bytes();
+        println!(
+            "session_memory: sessions={} baseline_rss={:.1}MiB hibernated_rss={:.1}MiB ({:.1} KB/session) live_idle_rss={:.1}MiB ({:.1} KB/session)",
+            sessions,
+            baseline as f64 / 1048576.0,
+            hibernated as f64 / 1048576.0,
+            hibernated.saturating_sub(baseline) as f64 / 1000.0 / sessions as f64,
+            live as f64 / 1048576.0,
+            live.saturating_sub(baseline) as f64 / 1000.0 / sessions as f64,
+        );
+        runtime.shutdown().await;
+    });
+}
+
+async fn wait_hibernated(runtime: &okcvm_actors::Runtime) {
+    let ok = eventually(Duration::from_secs(60), || async { runtime.live_sessions().await.unwrap() == 0 }).await;
+    assert!(ok, "sessions did not hibernate");
+}

@@ -1,1 +1,62 @@
-fn main() {}
+//! Orchestrator overhead of one turn with two tool calls, the fake model answering at once.
+//!
+//! For each turn: wall time from `start_turn` to the `stop` event, minus the tools' own
+//! reported durations. What remains is the loop itself: three model round trips over loopback
+//! HTTP (request building, SSE parsing), six durable commits, event fan-out, actor messaging.
+//!
+//! Run: `cargo bench --bench turn_overhead` (TURNS=500 to change the count).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use okcvm_actors::event::EventKind;
+use support::fake_model::*;
+use support::runtime::*;
+
+fn main() {
+    let turns: usize = std::env::var("TURNS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async move {
+        let model = FakeModel::start().await;
+        for i in 0..(turns + 20) {
+            model.push(sse(vec![
+                ev_tool_call(&format!("a{i}"), "mshtools-todo_read", "{}"),
+                ev_tool_call(&format!("b{i}"), "mshtools-todo_read", "{}"),
+                ev_done(),
+            ]));
+            model.push(sse(vec![ev_text("done"), ev_usage(10, 1), ev_done()]));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = start(test_settings(dir.path(), &model.base_url())).await;
+        let session = runtime.session(local("bench")).unwrap();
+        let mut overheads = Vec::with_capacity(turns);
+        for i in 0..(turns + 20) {
+            let begin = Instant::now();
+            let (_, events) = run_turn(&session, say("go")).await;
+            let total = begin.elapsed();
+            let tools: u64 = events
+                .iter()
+                .map(|e| match &e.kind {
+                    EventKind::ToolCompleted { duration_ms, .. } => *duration_ms,
+                    _ => 0,
+                })
+                .sum();
+            if i >= 20 {
+                overheads.push(total.saturating_sub(Duration::from_millis(tools)));
+            }
+        }
+        overheads.sort();
+        let pct = |p: f64| overheads[((overheads.len() as f64 - 1.0) * p).round() as usize];
+        println!(
+            "turn_overhead: turns={} p50={:.2}ms p90={:.2}ms p99={:.2}ms (2 tool calls, 2 model calls per turn)",
+            overheads.len(),
+            pct(0.50).as_secs_f64() * 1e3,
+            pct(0.90).as_secs_f64() * 1e3,
+            pct(0.99).as_secs_f64() * 1e3,
+        );
+        runtime.shutdown().await;
+    });
+}

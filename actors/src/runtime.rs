@@ -259,6 +259,10 @@ impl Runtime {
     /// on the next start), then the core actors; the store commits what it holds and closes.
     pub async fn shutdown(self) {
         let wait = Some(Duration::from_secs(10));
+        self.manager
+            .get_cell()
+            .stop_children_and_wait(None, wait)
+            .await;
         let _ = self.manager.stop_and_wait(None, wait).await;
         let _ = self.services.tools.stop_and_wait(None, wait).await;
         let _ = self.services.llm.stop_and_wait(None, wait).await;

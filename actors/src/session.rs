@@ -16,7 +16,7 @@ use crate::event::{Event, EventKind};
 use crate::history::{HistoryTree, Message, Role};
 use crate::runtime::Services;
 use crate::storage::{SessionRecord, StorageError, StorageMsg, WriteBatch};
-use crate::tool::ToolContext;
+use crate::tool::{ToolCallOutcome, ToolContext, ToolMsg};
 use crate::workspace::Workspace;
 use crate::SessionKey;
 
@@ -140,6 +140,12 @@ pub enum SessionMsg {
     GetMessage {
         id: String,
         reply: RpcReplyPort<Option<MessageView>>,
+    },
+    /// Run one tool outside a turn (`okcvm tools call`), in this session's workspace.
+    CallTool {
+        name: String,
+        arguments: String,
+        reply: RpcReplyPort<ToolCallOutcome>,
     },
     /// Make the newest leaf under `message_id` the active one.
     SwitchBranch {
@@ -328,6 +334,27 @@ impl Actor for SessionActor {
                 });
                 let _ = reply.send(view);
             }
+            SessionMsg::CallTool {
+                name,
+                arguments,
+                reply,
+            } => {
+                state.last_activity = Instant::now();
+                let name = match state.services.registry.spec(&name) {
+                    Some(spec) => spec.name.clone(),
+                    None => name,
+                };
+                let ctx = tool_context(state, CancellationToken::new());
+                let execute = ToolMsg::Execute {
+                    ctx,
+                    name,
+                    arguments,
+                    reply,
+                };
+                if state.services.tools.cast(execute).is_err() {
+                    return Err("the tool actor is gone".into());
+                }
+            }
             SessionMsg::SwitchBranch { message_id, reply } => {
                 state.last_activity = Instant::now();
                 let result = switch_branch(state, &message_id);
@@ -460,14 +487,7 @@ fn start_turn(
         _guard: cancel.clone().drop_guard(),
     });
     state.record.running_turn = Some(turn_id.clone());
-    let tool_ctx = ToolContext {
-        session: state.key.clone(),
-        workspace: state.workspace.clone(),
-        storage: state.services.storage.clone(),
-        files_read: state.files_read.clone(),
-        settings: Arc::new(state.services.settings.workspace.clone()),
-        cancel,
-    };
+    let tool_ctx = tool_context(state, cancel);
     turn::spawn(turn::TurnTask {
         turn_id,
         after_seq: state.log.last_assigned(),
@@ -479,6 +499,17 @@ fn start_turn(
         started: reply,
     });
     Ok(())
+}
+
+fn tool_context(state: &SessionState, cancel: CancellationToken) -> ToolContext {
+    ToolContext {
+        session: state.key.clone(),
+        workspace: state.workspace.clone(),
+        storage: state.services.storage.clone(),
+        files_read: state.files_read.clone(),
+        settings: Arc::new(state.services.settings.workspace.clone()),
+        cancel,
+    }
 }
 
 fn switch_branch(

@@ -122,7 +122,9 @@ pub struct StorageArgs {
 
 pub struct StorageState {
     db: Arc<Database>,
-    writer: mpsc::Sender<writer::Job>,
+    /// `None` once stopping: dropping the sender lets the writer drain and exit.
+    writer: Option<mpsc::Sender<writer::Job>>,
+    writer_thread: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Writes waiting for the writer thread before senders wait their turn.
@@ -142,8 +144,12 @@ impl Actor for StorageActor {
         let db = tokio::task::spawn_blocking(move || db::open(&path)).await??;
         let db = Arc::new(db);
         let (tx, rx) = mpsc::channel(WRITE_QUEUE);
-        writer::spawn(db.clone(), rx)?;
-        Ok(StorageState { db, writer: tx })
+        let writer_thread = writer::spawn(db.clone(), rx)?;
+        Ok(StorageState {
+            db,
+            writer: Some(tx),
+            writer_thread: Some(writer_thread),
+        })
     }
 
     async fn handle(
@@ -154,10 +160,14 @@ impl Actor for StorageActor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             StorageMsg::Write { batch, done } => {
+                let Some(writer) = &state.writer else {
+                    done(Err(StorageError::Unavailable));
+                    return Ok(());
+                };
                 // Waiting here only when the writer is thousands of batches behind: that is the
                 // backpressure that keeps memory bounded.
                 if let Err(mpsc::error::SendError(job)) =
-                    state.writer.send(writer::Job { batch, done }).await
+                    writer.send(writer::Job { batch, done }).await
                 {
                     (job.done)(Err(StorageError::Unavailable));
                     return Err("the storage writer thread has stopped".into());
@@ -181,6 +191,22 @@ impl Actor for StorageActor {
             StorageMsg::ListSessions { tenant, reply } => {
                 read(state, reply, move |db| db::list_sessions(db, &tenant));
             }
+        }
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<StorageMsg>,
+        state: &mut StorageState,
+    ) -> Result<(), ActorProcessingErr> {
+        // Let the writer commit what it holds and exit, so the file is closed cleanly and can
+        // be opened again at once (redb allows one open handle per file).
+        state.writer = None;
+        if let Some(thread) = state.writer_thread.take() {
+            tokio::task::spawn_blocking(move || thread.join())
+                .await?
+                .map_err(|_| "the storage writer thread panicked")?;
         }
         Ok(())
     }

@@ -14,12 +14,15 @@ use super::{MessageView, SessionError, SessionMsg, SessionSnapshot, TurnRequest,
 use crate::event::Event;
 use crate::manager::ManagerMsg;
 use crate::storage::StorageMsg;
+use crate::tool::ToolCallOutcome;
 use crate::SessionKey;
 
 /// Longest wait for a session to answer a call.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Events read from the store per page while a subscriber catches up.
 const REPLAY_PAGE: usize = 512;
+/// Longest wait for a tool run outside a turn (longer than any tool's own timeout).
+const TOOL_CALL_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// Attempts at a call when the session actor stops under it (hibernation, restart).
 const ATTEMPTS: usize = 3;
 
@@ -83,6 +86,20 @@ impl SessionHandle {
         .await?
     }
 
+    /// Runs one tool in this session's workspace, outside any turn.
+    pub async fn call_tool(
+        &self,
+        name: &str,
+        arguments: &str,
+    ) -> Result<ToolCallOutcome, SessionError> {
+        self.ask_within(TOOL_CALL_TIMEOUT, |reply| SessionMsg::CallTool {
+            name: name.to_string(),
+            arguments: arguments.to_string(),
+            reply,
+        })
+        .await
+    }
+
     /// Every event after `after`, exactly once and in order: first from the store, then live.
     pub fn subscribe(&self, after: u64) -> Subscription {
         Subscription {
@@ -122,9 +139,17 @@ impl SessionHandle {
         &self,
         build: impl Fn(RpcReplyPort<T>) -> SessionMsg,
     ) -> Result<T, SessionError> {
+        self.ask_within(CALL_TIMEOUT, build).await
+    }
+
+    async fn ask_within<T: Send + 'static>(
+        &self,
+        timeout: Duration,
+        build: impl Fn(RpcReplyPort<T>) -> SessionMsg,
+    ) -> Result<T, SessionError> {
         for _ in 0..ATTEMPTS {
             let actor = self.actor().await?;
-            match actor.call(&build, Some(CALL_TIMEOUT)).await {
+            match actor.call(&build, Some(timeout)).await {
                 Ok(CallResult::Success(value)) => return Ok(value),
                 Ok(CallResult::Timeout) => return Err(SessionError::Unavailable),
                 // The actor stopped (hibernated or failed) before answering: find it again.

@@ -15,7 +15,10 @@ pub(super) struct Job {
 /// Most batches committed in one transaction.
 const MAX_GROUP: usize = 256;
 
-pub(super) fn spawn(db: Arc<Database>, mut rx: mpsc::Receiver<Job>) -> std::io::Result<()> {
+pub(super) fn spawn(
+    db: Arc<Database>,
+    mut rx: mpsc::Receiver<Job>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("okcvm-storage-writer".into())
         .spawn(move || {
@@ -37,5 +40,4 @@ pub(super) fn spawn(db: Arc<Database>, mut rx: mpsc::Receiver<Job>) -> std::io::
                 }
             }
         })
-        .map(|_| ())
 }
