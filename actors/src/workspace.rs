@@ -13,9 +13,7 @@ mod paths;
 mod process;
 
 pub use paths::PathError;
-pub use process::{
-    run_command, sandbox_mode, CommandOutcome, CommandSpec, EnvSource, SandboxMode,
-};
+pub use process::{run_command, sandbox_mode, CommandOutcome, CommandSpec, EnvSource, SandboxMode};
 
 /// Where the agent sees its workspace.
 pub const MOUNT: &str = "/mnt/okcomputer";

@@ -53,7 +53,12 @@ fn absolute_paths_outside_the_mount_are_refused_for_read_and_write() {
 #[test]
 fn parent_steps_that_escape_are_refused_for_read_and_write() {
     let (_dir, ws) = workspace();
-    for given in ["/mnt/okcomputer/../etc", "../x", "a/../../x", "output/../../ws/x"] {
+    for given in [
+        "/mnt/okcomputer/../etc",
+        "../x",
+        "a/../../x",
+        "output/../../ws/x",
+    ] {
         assert_eq!(ws.resolve_existing(given), Err(outside(given)), "{given}");
         assert_eq!(ws.resolve_for_write(given), Err(outside(given)), "{given}");
     }
@@ -63,7 +68,10 @@ fn parent_steps_that_escape_are_refused_for_read_and_write() {
 fn the_refusal_names_the_path_and_says_it_is_outside_the_workspace() {
     let (_dir, ws) = workspace();
     let message = ws.resolve_existing("/etc/passwd").unwrap_err().to_string();
-    assert!(message.starts_with("/etc/passwd is outside the workspace"), "{message}");
+    assert!(
+        message.starts_with("/etc/passwd is outside the workspace"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -144,14 +152,19 @@ fn a_file_with_another_hard_link_is_refused_for_read_and_write() {
     let refused = PathError::HardLinked {
         path: "/mnt/okcomputer/upload/linked.txt".into(),
     };
-    assert_eq!(ws.resolve_existing("upload/linked.txt"), Err(refused.clone()));
+    assert_eq!(
+        ws.resolve_existing("upload/linked.txt"),
+        Err(refused.clone())
+    );
     assert_eq!(ws.resolve_for_write("upload/linked.txt"), Err(refused));
 }
 
 #[test]
 fn writing_creates_missing_folders_inside_the_workspace() {
     let (_dir, ws) = workspace();
-    let path = ws.resolve_for_write("/mnt/okcomputer/output/a/b/c.txt").unwrap();
+    let path = ws
+        .resolve_for_write("/mnt/okcomputer/output/a/b/c.txt")
+        .unwrap();
     assert_eq!(path, ws.root().join("output/a/b/c.txt"));
     assert!(ws.root().join("output/a/b").is_dir());
     assert!(!path.exists());

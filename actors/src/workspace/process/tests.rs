@@ -118,10 +118,21 @@ async fn the_environment_holds_only_passed_through_variables() {
             ("OKCVM_PARENT_ONLY_SECRET".to_owned(), "hunter2".to_owned()),
         ]));
         let outcome = run(spec).await;
-        assert!(!outcome.output.contains("OKCVM_PARENT_ONLY_SECRET"), "{mode:?}");
+        assert!(
+            !outcome.output.contains("OKCVM_PARENT_ONLY_SECRET"),
+            "{mode:?}"
+        );
         assert!(!outcome.output.contains("hunter2"));
-        assert!(outcome.output.contains("PATH=/usr/bin:/bin\n"), "{}", outcome.output);
-        assert!(outcome.output.contains("HOME=/mnt/okcomputer\n"), "{}", outcome.output);
+        assert!(
+            outcome.output.contains("PATH=/usr/bin:/bin\n"),
+            "{}",
+            outcome.output
+        );
+        assert!(
+            outcome.output.contains("HOME=/mnt/okcomputer\n"),
+            "{}",
+            outcome.output
+        );
     }
 }
 
@@ -162,9 +173,8 @@ async fn a_timeout_kills_the_whole_group_including_a_background_grandchild() {
     for mode in BOTH {
         let (_dir, ws) = workspace();
         let marker = unique_marker("timeout");
-        let command = format!(
-            "(exec -a {marker} sleep 1000) & echo $! > grandchild.pid; echo started; wait"
-        );
+        let command =
+            format!("(exec -a {marker} sleep 1000) & echo $! > grandchild.pid; echo started; wait");
         let mut spec = spec(&ws, mode, &command);
         spec.timeout = Duration::from_millis(1000);
         let outcome = run(spec).await;
