@@ -1,9 +1,9 @@
 //! A session's workspace: a host directory the agent sees as `/mnt/okcomputer`.
 //!
 //! Two halves keep the agent inside it:
-//! - [`paths`] maps the agent's paths onto the directory and refuses any that lead outside it
+//! - `paths` maps the agent's paths onto the directory and refuses any that lead outside it
 //!   (`..`, other absolute paths, symbolic links, hard links), for the file tools;
-//! - [`process`] runs commands in it: their own process group, a rebuilt environment, capped
+//! - `process` runs commands in it: their own process group, a rebuilt environment, capped
 //!   output, a timeout that kills the whole group, and bubblewrap where it works.
 
 use std::path::{Path, PathBuf};
