@@ -1,8 +1,19 @@
 //! A session's workspace: a host directory the agent sees as `/mnt/okcomputer`.
-//! (Path confinement and sandboxed processes are filled in by their own change.)
+//!
+//! Two halves keep the agent inside it:
+//! - `paths` maps the agent's paths onto the directory and refuses any that lead outside it
+//!   (`..`, other absolute paths, symbolic links, hard links), for the file tools;
+//! - `process` runs commands in it: their own process group, a rebuilt environment, capped
+//!   output, a timeout that kills the whole group, and bubblewrap where it works.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+mod paths;
+mod process;
+
+pub use paths::PathError;
+pub use process::{run_command, sandbox_mode, CommandOutcome, CommandSpec, EnvSource, SandboxMode};
 
 /// Where the agent sees its workspace.
 pub const MOUNT: &str = "/mnt/okcomputer";
@@ -24,8 +35,40 @@ impl Workspace {
         })
     }
 
-    /// The host directory.
+    /// The host directory (canonical: no symbolic link on the way to it).
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The host path of an existing file or directory the agent named, with every symbolic link
+    /// resolved. Refuses a path that is, or leads, outside the workspace.
+    pub fn resolve_existing(&self, agent_path: &str) -> Result<PathBuf, PathError> {
+        paths::resolve_existing(&self.root, agent_path)
+    }
+
+    /// The host path at which to create or overwrite the file the agent named. Missing parent
+    /// folders are created (inside the workspace only). Open the result with `O_NOFOLLOW`: the
+    /// returned path has no symbolic link in it, so a link swapped in later makes the open fail.
+    pub fn resolve_for_write(&self, agent_path: &str) -> Result<PathBuf, PathError> {
+        paths::resolve_for_write(&self.root, agent_path)
+    }
+
+    /// How the agent sees a host path inside the workspace, e.g. `/mnt/okcomputer/output/a.md`.
+    /// A path outside the workspace is never shown: it comes back as a placeholder.
+    pub fn agent_path(&self, host: &Path) -> String {
+        match host.strip_prefix(self.root.as_path()) {
+            Ok(relative) => paths::agent_view(relative),
+            Err(_) => "(a path outside the workspace)".to_owned(),
+        }
+    }
+
+    /// `text` with every occurrence of the host directory replaced by [`MOUNT`], so command
+    /// output and error messages never show where the workspace lives on the host.
+    pub fn to_agent_view(&self, text: &str) -> String {
+        let root = self.root.to_string_lossy();
+        if root.is_empty() || root == "/" {
+            return text.to_owned();
+        }
+        text.replace(root.as_ref(), MOUNT)
     }
 }

@@ -1,0 +1,115 @@
+//! `edit_file`: exact string replacement in a file the model has read.
+
+use std::fs::OpenOptions;
+use std::io::{Read, Seek, SeekFrom, Write};
+
+use futures::future::BoxFuture;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{blocking, check_opened, io_failure, open, path_error, was_read};
+use crate::tool::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
+
+#[derive(Debug, Deserialize)]
+struct Args {
+    file_path: String,
+    old_string: String,
+    new_string: String,
+    #[serde(default)]
+    replace_all: bool,
+}
+
+pub(super) struct EditFile;
+
+impl Tool for EditFile {
+    fn name(&self) -> &'static str {
+        "edit_file"
+    }
+
+    fn call<'a>(
+        &'a self,
+        ctx: &'a ToolContext,
+        args: Value,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            let args: Args = parse_args(args)?;
+            let ctx = ctx.clone();
+            blocking(move || edit(&ctx, &args)).await
+        })
+    }
+}
+
+fn edit(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
+    if args.old_string.is_empty() {
+        return Err(ToolError::InvalidArguments(
+            "old_string is empty: give the exact text to replace, copied from read_file's output \
+             without the line-number prefix (to create a file, use write_file)"
+                .into(),
+        ));
+    }
+    if args.old_string == args.new_string {
+        return Err(ToolError::InvalidArguments(
+            "old_string and new_string are identical, so the edit would change nothing: put the \
+             replacement text in new_string"
+                .into(),
+        ));
+    }
+
+    let ws = &ctx.workspace;
+    let host = ws.resolve_existing(&args.file_path).map_err(path_error)?;
+    let shown = ws.agent_path(&host);
+    if !was_read(ctx, &host) {
+        return Err(ToolError::Failed(format!(
+            "{shown} has not been read in this session: read it with read_file first, then edit \
+             it"
+        )));
+    }
+    let mut file = open(&host, OpenOptions::new().read(true).write(true))
+        .map_err(|e| io_failure("open", &shown, &e))?;
+    check_opened(&file, &shown)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| io_failure("read", &shown, &e))?;
+    let Ok(content) = String::from_utf8(bytes) else {
+        return Err(ToolError::Failed(format!(
+            "{shown} is not UTF-8 text, so edit_file can't change it: use the shell tool instead"
+        )));
+    };
+
+    let count = content.matches(args.old_string.as_str()).count();
+    if count == 0 {
+        return Err(ToolError::Failed(format!(
+            "old_string was not found in {shown}. It must match the file exactly, including \
+             whitespace and indentation, and must not include read_file's line-number prefix. \
+             Read the file again and copy the text to replace"
+        )));
+    }
+    if count > 1 && !args.replace_all {
+        return Err(ToolError::Failed(format!(
+            "old_string occurs {count} times in {shown}, so the edit is ambiguous. Include more \
+             of the surrounding lines in old_string to make it unique, or set replace_all to \
+             true to replace every occurrence"
+        )));
+    }
+    let edited = if args.replace_all {
+        content.replace(&args.old_string, &args.new_string)
+    } else {
+        content.replacen(&args.old_string, &args.new_string, 1)
+    };
+
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.set_len(0))
+        .and_then(|()| file.write_all(edited.as_bytes()))
+        .map_err(|e| io_failure("write", &shown, &e))?;
+
+    let replaced = if args.replace_all { count } else { 1 };
+    let plural = if replaced == 1 { "" } else { "s" };
+    Ok(ToolOutput {
+        text: format!("Edited {shown}: replaced {replaced} occurrence{plural}."),
+        images: Vec::new(),
+        data: Some(json!({ "path": shown, "replacements": replaced })),
+    })
+}
+
+#[cfg(test)]
+mod tests;

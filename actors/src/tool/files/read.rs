@@ -1,0 +1,266 @@
+//! `read_file`: text in `cat -n` form, images for the model to see.
+
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use futures::future::BoxFuture;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{blocking, check_opened, io_failure, mark_read, open, path_error};
+use crate::tool::{parse_args, Tool, ToolContext, ToolError, ToolImage, ToolOutput};
+
+/// Lines returned when the call gives no `limit`.
+const DEFAULT_LIMIT: usize = 100;
+/// Characters of one line shown before it is cut.
+const MAX_LINE_CHARS: usize = 1000;
+/// Largest image returned to the model.
+const MAX_IMAGE_BYTES: u64 = 10 * 1024 * 1024;
+/// Bytes looked at to tell text, images and other binary files apart.
+const SNIFF_BYTES: usize = 8 * 1024;
+
+#[derive(Debug, Deserialize)]
+struct Args {
+    file_path: String,
+    offset: Option<i64>,
+    limit: Option<i64>,
+}
+
+pub(super) struct ReadFile;
+
+impl Tool for ReadFile {
+    fn name(&self) -> &'static str {
+        "read_file"
+    }
+
+    fn call<'a>(
+        &'a self,
+        ctx: &'a ToolContext,
+        args: Value,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            let args: Args = parse_args(args)?;
+            let ctx = ctx.clone();
+            blocking(move || read(&ctx, &args)).await
+        })
+    }
+}
+
+fn read(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
+    // Offset 0 is taken as "from the start", as models often mean it.
+    let first = usize::try_from(args.offset.unwrap_or(1).max(1)).unwrap_or(usize::MAX);
+    let limit = match args.limit {
+        None => DEFAULT_LIMIT,
+        Some(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
+        Some(n) => {
+            return Err(ToolError::InvalidArguments(format!(
+                "limit must be at least 1 (got {n}); leave it out to read {DEFAULT_LIMIT} lines"
+            )))
+        }
+    };
+
+    let ws = &ctx.workspace;
+    let host = ws.resolve_existing(&args.file_path).map_err(path_error)?;
+    let shown = ws.agent_path(&host);
+    let file =
+        open(&host, OpenOptions::new().read(true)).map_err(|e| io_failure("open", &shown, &e))?;
+    let meta = check_opened(&file, &shown)?;
+    if meta.len() == 0 {
+        mark_read(ctx, host);
+        return Ok(ToolOutput::text(format!(
+            "<system-reminder>The file {shown} exists but is empty.</system-reminder>"
+        )));
+    }
+
+    let mut reader = BufReader::with_capacity(SNIFF_BYTES, file);
+    let head = reader
+        .fill_buf()
+        .map_err(|e| io_failure("read", &shown, &e))?;
+    let output = if let Some(mime) = image_mime(head, &host) {
+        image(reader, meta.len(), mime, &shown)?
+    } else if looks_binary(head) {
+        return Err(ToolError::Failed(format!(
+            "{shown} is a binary file{kind} and can't be read as text yet (converting PDF and \
+             Office documents is not available yet). Inspect it with the shell tool instead, e.g. \
+             `file {shown}`, or extract its text with a python3 script",
+            kind = binary_kind(&host),
+        )));
+    } else {
+        text(reader, first, limit, &shown)?
+    };
+    mark_read(ctx, host);
+    Ok(output)
+}
+
+fn image(
+    mut reader: impl Read,
+    size: u64,
+    mime: &'static str,
+    shown: &str,
+) -> Result<ToolOutput, ToolError> {
+    if size > MAX_IMAGE_BYTES {
+        return Err(ToolError::Failed(format!(
+            "{shown} is an image of {size} bytes, more than the {MAX_IMAGE_BYTES} bytes that can be \
+             shown. Make a smaller copy with the shell tool (e.g. python3 with Pillow, or \
+             ImageMagick's convert) and read that"
+        )));
+    }
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_failure("read", shown, &e))?;
+    Ok(ToolOutput {
+        text: format!("Image {shown} ({mime}, {} bytes) is attached.", bytes.len()),
+        images: vec![ToolImage {
+            mime: mime.to_owned(),
+            path: shown.to_owned(),
+            data_base64: base64(&bytes),
+        }],
+        data: Some(json!({ "path": shown, "mime": mime, "bytes": bytes.len() })),
+    })
+}
+
+/// Lines `first..first + limit` in `cat -n` form, then a note if more follow.
+fn text(
+    mut reader: impl BufRead,
+    first: usize,
+    limit: usize,
+    shown: &str,
+) -> Result<ToolOutput, ToolError> {
+    let last_wanted = first.saturating_add(limit - 1);
+    let mut out = String::new();
+    let mut line = Vec::new();
+    let mut total = 0usize;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| io_failure("read", shown, &e))?;
+        if n == 0 {
+            break;
+        }
+        total += 1;
+        if (first..=last_wanted).contains(&total) {
+            if line.last() == Some(&b'\n') {
+                line.pop();
+            }
+            push_line(&mut out, total, &String::from_utf8_lossy(&line));
+        }
+    }
+    if first > total {
+        return Err(ToolError::Failed(format!(
+            "offset {first} is past the end of {shown}, which has {total} line{s}. Use an offset \
+             from 1 to {total}",
+            s = if total == 1 { "" } else { "s" },
+        )));
+    }
+    let last = last_wanted.min(total);
+    if last < total {
+        out.push_str(&format!(
+            "\n[Showing lines {first}-{last} of {total}. To read on, call read_file with \
+             offset={next}.]",
+            next = last + 1,
+        ));
+    } else {
+        // `cat -n` output has no newline after the last line shown.
+        out.pop();
+    }
+    Ok(ToolOutput {
+        text: out,
+        images: Vec::new(),
+        data: Some(json!({
+            "path": shown,
+            "first_line": first,
+            "last_line": last,
+            "total_lines": total,
+        })),
+    })
+}
+
+fn push_line(out: &mut String, number: usize, line: &str) {
+    out.push_str(&format!("{number:>6}\t"));
+    match line.char_indices().nth(MAX_LINE_CHARS) {
+        None => out.push_str(line),
+        Some((cut, _)) => {
+            out.push_str(&line[..cut]);
+            out.push_str(&format!(
+                "... [line cut at {MAX_LINE_CHARS} of {} characters]",
+                line.chars().count()
+            ));
+        }
+    }
+    out.push('\n');
+}
+
+/// The image type, by the file's first bytes or else its extension.
+fn image_mime(head: &[u8], path: &Path) -> Option<&'static str> {
+    let by_content = if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if head.starts_with(b"\xFF\xD8\xFF") {
+        Some("image/jpeg")
+    } else if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if head.len() >= 12 && head.starts_with(b"RIFF") && &head[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else if head.starts_with(b"BM") && looks_binary(head) {
+        Some("image/bmp")
+    } else {
+        None
+    };
+    by_content.or_else(|| {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        match extension.as_str() {
+            "png" => Some("image/png"),
+            "jpg" | "jpeg" => Some("image/jpeg"),
+            "gif" => Some("image/gif"),
+            "webp" => Some("image/webp"),
+            "bmp" => Some("image/bmp"),
+            _ => None,
+        }
+    })
+}
+
+/// A NUL byte or invalid UTF-8 (other than a character cut at the end of `head`).
+fn looks_binary(head: &[u8]) -> bool {
+    head.contains(&0) || std::str::from_utf8(head).is_err_and(|error| error.error_len().is_some())
+}
+
+fn binary_kind(path: &Path) -> &'static str {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match extension.as_deref() {
+        Some("pdf") => " (PDF)",
+        Some("doc" | "docx" | "xls" | "xlsx" | "ppt" | "pptx" | "odt" | "ods" | "odp") => {
+            " (an Office document)"
+        }
+        _ => "",
+    }
+}
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 0x3F) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,94 @@
+//! `write_file`: create, overwrite or append to a file.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+
+use futures::future::BoxFuture;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{blocking, check_opened, io_failure, mark_read, open, path_error, was_read};
+use crate::tool::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
+
+#[derive(Debug, Deserialize)]
+struct Args {
+    file_path: String,
+    content: String,
+    #[serde(default)]
+    append: bool,
+}
+
+pub(super) struct WriteFile;
+
+impl Tool for WriteFile {
+    fn name(&self) -> &'static str {
+        "write_file"
+    }
+
+    fn call<'a>(
+        &'a self,
+        ctx: &'a ToolContext,
+        args: Value,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            let args: Args = parse_args(args)?;
+            let ctx = ctx.clone();
+            blocking(move || write(&ctx, &args)).await
+        })
+    }
+}
+
+fn write(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
+    let ws = &ctx.workspace;
+    let host = ws.resolve_for_write(&args.file_path).map_err(path_error)?;
+    let shown = ws.agent_path(&host);
+    // The manifest promises the model this: an existing file is only replaced or extended once
+    // it has been read, so nothing is overwritten unseen.
+    if host.exists() && !was_read(ctx, &host) {
+        return Err(ToolError::Failed(format!(
+            "{shown} already exists and has not been read in this session. Read it with \
+             read_file first, then write it again (or write to a new path)"
+        )));
+    }
+
+    // Open without truncating: the opened file is checked before anything in it changes.
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).mode(0o644);
+    if args.append {
+        options.append(true);
+    }
+    let mut file = open(&host, &mut options).map_err(|e| io_failure("open", &shown, &e))?;
+    check_opened(&file, &shown)?;
+    if !args.append {
+        file.set_len(0)
+            .map_err(|e| io_failure("truncate", &shown, &e))?;
+    }
+    file.write_all(args.content.as_bytes())
+        .map_err(|e| io_failure("write", &shown, &e))?;
+    let size = file
+        .metadata()
+        .map_err(|e| io_failure("inspect", &shown, &e))?
+        .len();
+    mark_read(ctx, host);
+
+    let written = args.content.len();
+    let text = if args.append {
+        format!("Appended {written} bytes to {shown} (now {size} bytes).")
+    } else {
+        format!("Wrote {written} bytes to {shown}.")
+    };
+    Ok(ToolOutput {
+        text,
+        images: Vec::new(),
+        data: Some(json!({
+            "path": shown,
+            "bytes_written": written,
+            "size": size,
+            "append": args.append,
+        })),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,241 @@
+use std::time::Duration;
+
+use super::*;
+
+const BOTH: [SandboxMode; 2] = [SandboxMode::Host, SandboxMode::Bubblewrap];
+
+/// Fails (never skips) a test of the sandbox where bubblewrap does not work.
+fn require(mode: SandboxMode) {
+    if mode == SandboxMode::Bubblewrap {
+        assert_eq!(
+            sandbox_mode(),
+            SandboxMode::Bubblewrap,
+            "bubblewrap is not on PATH or does not work here: install it (apt-get install \
+             bubblewrap) to run the sandbox tests"
+        );
+    }
+}
+
+fn workspace() -> (tempfile::TempDir, Workspace) {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::open(dir.path().join("ws")).unwrap();
+    (dir, ws)
+}
+
+/// A spec with a fixed environment source, so no test reads the real environment.
+fn spec(ws: &Workspace, mode: SandboxMode, command: &str) -> CommandSpec {
+    require(mode);
+    CommandSpec {
+        command: command.to_owned(),
+        workspace: ws.clone(),
+        timeout: Duration::from_secs(30),
+        max_output_chars: 10_000,
+        env_passthrough: vec!["PATH".into()],
+        env_source: EnvSource::Vars(HashMap::from([(
+            "PATH".to_owned(),
+            "/usr/local/bin:/usr/bin:/bin".to_owned(),
+        )])),
+        sandbox: Some(mode),
+    }
+}
+
+async fn run(spec: CommandSpec) -> CommandOutcome {
+    run_command(spec, &CancellationToken::new()).await.unwrap()
+}
+
+/// Polls `check` until it holds or five seconds pass.
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Whether a live (not zombie) process has `marker` in its command line.
+fn process_with_marker_alive(marker: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let dir = entry.path();
+        let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+        let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+        String::from_utf8_lossy(&cmdline).contains(marker) && !stat.contains(") Z ")
+    })
+}
+
+fn unique_marker(name: &str) -> String {
+    format!("okcvm-test-{name}-{}", uuid::Uuid::new_v4().simple())
+}
+
+#[tokio::test]
+async fn the_exit_code_is_reported_in_both_modes() {
+    for mode in BOTH {
+        let (_dir, ws) = workspace();
+        let outcome = run(spec(&ws, mode, "echo hi; exit 3")).await;
+        assert_eq!(outcome.exit_code, Some(3), "{mode:?}");
+        assert_eq!(outcome.signal, None);
+        assert_eq!(outcome.output, "hi\n");
+        assert_eq!(outcome.mode, mode);
+        assert!(!outcome.timed_out && !outcome.truncated && !outcome.cancelled);
+    }
+}
+
+#[tokio::test]
+async fn stderr_is_merged_with_stdout() {
+    let (_dir, ws) = workspace();
+    let outcome = run(spec(&ws, SandboxMode::Host, "echo out; echo err >&2")).await;
+    assert_eq!(outcome.exit_code, Some(0));
+    assert!(outcome.output.contains("out\n"), "{}", outcome.output);
+    assert!(outcome.output.contains("err\n"), "{}", outcome.output);
+    assert_eq!(outcome.total_chars, 8);
+}
+
+#[tokio::test]
+async fn a_megabyte_of_output_is_cut_to_the_cap_and_counted() {
+    let (_dir, ws) = workspace();
+    let outcome = run(spec(
+        &ws,
+        SandboxMode::Host,
+        "head -c 1000000 /dev/zero | tr '\\0' a; echo done >&2",
+    ))
+    .await;
+    assert_eq!(outcome.exit_code, Some(0));
+    assert!(outcome.truncated);
+    assert_eq!(outcome.total_chars, 1_000_005);
+    assert_eq!(outcome.output.chars().count(), 10_000);
+}
+
+#[tokio::test]
+async fn the_environment_holds_only_passed_through_variables() {
+    for mode in BOTH {
+        let (_dir, ws) = workspace();
+        let mut spec = spec(&ws, mode, "env");
+        spec.env_source = EnvSource::Vars(HashMap::from([
+            ("PATH".to_owned(), "/usr/bin:/bin".to_owned()),
+            ("OKCVM_PARENT_ONLY_SECRET".to_owned(), "hunter2".to_owned()),
+        ]));
+        let outcome = run(spec).await;
+        assert!(
+            !outcome.output.contains("OKCVM_PARENT_ONLY_SECRET"),
+            "{mode:?}"
+        );
+        assert!(!outcome.output.contains("hunter2"));
+        assert!(
+            outcome.output.contains("PATH=/usr/bin:/bin\n"),
+            "{}",
+            outcome.output
+        );
+        assert!(
+            outcome.output.contains("HOME=/mnt/okcomputer\n"),
+            "{}",
+            outcome.output
+        );
+    }
+}
+
+#[tokio::test]
+async fn commands_written_for_the_mount_work_in_both_modes() {
+    for mode in BOTH {
+        let (_dir, ws) = workspace();
+        let outcome = run(spec(
+            &ws,
+            mode,
+            "pwd; echo made > /mnt/okcomputer/output/made.txt && ls /mnt/okcomputer/output",
+        ))
+        .await;
+        assert_eq!(outcome.exit_code, Some(0), "{mode:?}: {}", outcome.output);
+        assert_eq!(outcome.output, "/mnt/okcomputer\nmade.txt\n", "{mode:?}");
+        let made = std::fs::read_to_string(ws.root().join("output/made.txt")).unwrap();
+        assert_eq!(made, "made\n");
+    }
+}
+
+#[tokio::test]
+async fn inside_bubblewrap_nothing_but_the_workspace_is_writable() {
+    let (dir, ws) = workspace();
+    let beside = dir.path().join("beside.txt");
+    let command = format!(
+        "touch {} 2>/dev/null && echo wrote-beside; touch /usr/okcvm-probe 2>/dev/null && echo \
+         wrote-usr; touch /tmp/scratch && echo wrote-tmp",
+        beside.display()
+    );
+    let outcome = run(spec(&ws, SandboxMode::Bubblewrap, &command)).await;
+    assert_eq!(outcome.output, "wrote-tmp\n");
+    assert!(!beside.exists());
+    assert!(!Path::new("/usr/okcvm-probe").exists());
+}
+
+#[tokio::test]
+async fn a_timeout_kills_the_whole_group_including_a_background_grandchild() {
+    for mode in BOTH {
+        let (_dir, ws) = workspace();
+        let marker = unique_marker("timeout");
+        let command =
+            format!("(exec -a {marker} sleep 1000) & echo $! > grandchild.pid; echo started; wait");
+        let mut spec = spec(&ws, mode, &command);
+        spec.timeout = Duration::from_millis(1000);
+        let outcome = run(spec).await;
+        assert!(outcome.timed_out, "{mode:?}");
+        assert_eq!(outcome.signal, Some(9));
+        assert_eq!(outcome.exit_code, None);
+        assert_eq!(outcome.output, "started\n");
+        assert!(outcome.duration < Duration::from_secs(10));
+        if mode == SandboxMode::Host {
+            let pid = std::fs::read_to_string(ws.root().join("grandchild.pid")).unwrap();
+            let stat = Path::new("/proc").join(pid.trim()).join("stat");
+            eventually("the grandchild to be gone", || {
+                std::fs::read_to_string(&stat).map_or(true, |s| s.contains(") Z "))
+            })
+            .await;
+        }
+        eventually("no process with the marker", || {
+            !process_with_marker_alive(&marker)
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn background_processes_do_not_outlive_a_command_that_exits() {
+    let (_dir, ws) = workspace();
+    let marker = unique_marker("exit");
+    let command = format!("(exec -a {marker} sleep 1000) > /dev/null 2>&1 & echo left");
+    let outcome = run(spec(&ws, SandboxMode::Host, &command)).await;
+    assert_eq!(outcome.exit_code, Some(0));
+    eventually("no process with the marker", || {
+        !process_with_marker_alive(&marker)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cancellation_kills_the_command() {
+    for mode in BOTH {
+        let (_dir, ws) = workspace();
+        let cancel = CancellationToken::new();
+        let started = ws.root().join("started");
+        let task = tokio::spawn({
+            let spec = spec(&ws, mode, "echo up; touch started; sleep 1000");
+            let cancel = cancel.clone();
+            async move { run_command(spec, &cancel).await }
+        });
+        eventually("the command to start", || started.exists()).await;
+        cancel.cancel();
+        let outcome = task.await.unwrap().unwrap();
+        assert!(outcome.cancelled, "{mode:?}");
+        assert!(!outcome.timed_out);
+        assert_eq!(outcome.signal, Some(9));
+        assert_eq!(outcome.output, "up\n");
+    }
+}
+
+#[tokio::test]
+async fn host_paths_in_the_output_are_shown_as_the_mount() {
+    let (_dir, ws) = workspace();
+    let command = format!("echo {}/output", ws.root().display());
+    let outcome = run(spec(&ws, SandboxMode::Host, &command)).await;
+    assert_eq!(outcome.output, "/mnt/okcomputer/output\n");
+}
