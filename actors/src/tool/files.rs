@@ -17,8 +17,6 @@ mod edit;
 mod read;
 mod write;
 
-// The registry on `main` lists these; until this branch has it, nothing here calls them.
-#[allow(dead_code)]
 pub(crate) fn tools() -> Vec<Arc<dyn Tool>> {
     vec![
         Arc::new(read::ReadFile),

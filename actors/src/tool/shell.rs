@@ -13,8 +13,6 @@ use crate::workspace::{run_command, CommandOutcome, CommandSpec};
 /// The timeout when the call gives none, milliseconds (the manifest's default).
 const DEFAULT_TIMEOUT_MS: u64 = 60_000;
 
-// The registry on `main` lists these; until this branch has it, nothing here calls them.
-#[allow(dead_code)]
 pub(crate) fn tools() -> Vec<Arc<dyn Tool>> {
     vec![Arc::new(Shell)]
 }
