@@ -181,7 +181,11 @@ mod tests {
     #[test]
     fn path_runs_from_root_to_leaf() {
         let tree = tree();
-        let ids: Vec<&str> = tree.path_to(Some("a2")).iter().map(|m| m.id.as_str()).collect();
+        let ids: Vec<&str> = tree
+            .path_to(Some("a2"))
+            .iter()
+            .map(|m| m.id.as_str())
+            .collect();
         assert_eq!(ids, ["u1", "a2"]);
     }
 
@@ -196,7 +200,10 @@ mod tests {
     #[test]
     fn last_user_on_path_skips_assistant_messages() {
         let tree = tree();
-        assert_eq!(tree.last_user_on_path(Some("a2b")).map(|m| m.id.as_str()), Some("u1b"));
+        assert_eq!(
+            tree.last_user_on_path(Some("a2b")).map(|m| m.id.as_str()),
+            Some("u1b")
+        );
         assert!(tree.last_user_on_path(None).is_none());
     }
 }
