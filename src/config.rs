@@ -163,6 +163,19 @@ fn explain(figment: &Figment, error: figment::Error) -> ConfigError {
                 expected: expected.iter().map(|s| (*s).to_string()).collect(),
             }
         }
+        figment::error::Kind::MissingField(field) => {
+            // The section is there (the layer that set part of it is the likely culprit) but
+            // one of its required keys is not.
+            let mut path = error.path.clone();
+            let section = path.join(".");
+            if path.last().map(String::as_str) != Some(field.as_ref()) {
+                path.push(field.to_string());
+            }
+            ConfigError::MissingKey {
+                key: path.join("."),
+                origin: origin(&section),
+            }
+        }
         _ if error.path.is_empty() => match error
             .metadata
             .as_ref()

@@ -361,6 +361,28 @@ fn a_bad_value_is_named_with_its_key_and_origin() {
 }
 
 #[test]
+fn a_half_configured_endpoint_names_the_missing_key_and_what_set_the_rest() {
+    let dir = dir_with(None);
+    let err = load(
+        &options_in(dir.path()),
+        env(&[("OKCVM_CHAT_MODEL", "kimi")]),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "missing key \"chat.base_url\" (the rest of its section comes from environment \
+         variable OKCVM_CHAT_MODEL)"
+    );
+
+    let err = load_yaml("media:\n  image:\n    base_url: http://x/v1\n", &[]).unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::MissingKey { key, origin: Some(origin) }
+            if key == "media.image.model" && origin.contains("okcvm.yaml")),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_broken_yaml_file_is_named() {
     let err = load_yaml("agent: [unclosed\n", &[]).unwrap_err();
     assert!(

@@ -22,6 +22,14 @@ pub enum ConfigError {
         /// The keys allowed beside it.
         expected: Vec<String>,
     },
+    /// A section was given without one of its required keys (`chat.model` without
+    /// `chat.base_url`).
+    #[error("missing key \"{key}\"{}", section_suffix(.origin))]
+    MissingKey {
+        key: String,
+        /// Where the rest of the section came from.
+        origin: Option<String>,
+    },
     /// A value of the wrong type or shape.
     #[error("{key}: {message}{}", origin_suffix(.origin))]
     BadValue {
@@ -47,6 +55,13 @@ pub enum ConfigError {
 fn origin_suffix(origin: &Option<String>) -> String {
     match origin {
         Some(origin) => format!(" (from {origin})"),
+        None => String::new(),
+    }
+}
+
+fn section_suffix(origin: &Option<String>) -> String {
+    match origin {
+        Some(origin) => format!(" (the rest of its section comes from {origin})"),
         None => String::new(),
     }
 }

@@ -119,7 +119,21 @@ impl Provider for Layer {
             .collect();
         Metadata::named(self.name).interpolater(move |_: &Profile, keys: &[&str]| {
             let key = keys.join(".");
-            origins.get(&key).cloned().unwrap_or(key)
+            if let Some(origin) = origins.get(&key) {
+                return origin.clone();
+            }
+            // A section: name what was set inside it.
+            let inside = format!("{key}.");
+            let within: Vec<&str> = origins
+                .iter()
+                .filter(|(k, _)| k.starts_with(&inside))
+                .map(|(_, origin)| origin.as_str())
+                .collect();
+            if within.is_empty() {
+                key
+            } else {
+                within.join(", ")
+            }
         })
     }
 
