@@ -29,6 +29,12 @@ pub struct GlobalArgs {
     /// Directory for the database and the workspaces (overrides `data_dir`).
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Chat model name (overrides `chat.model`).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub chat_model: Option<String>,
+    /// Chat endpoint base URL (overrides `chat.base_url`).
+    #[arg(long, global = true, value_name = "URL")]
+    pub chat_base_url: Option<String>,
     /// Log filter, e.g. `info` or `okcvm_actors=debug` (default: warn; or RUST_LOG).
     #[arg(long, global = true, value_name = "FILTER")]
     pub log: Option<String>,
@@ -73,10 +79,11 @@ pub(crate) fn load_settings(global: &GlobalArgs) -> anyhow::Result<Settings> {
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let options = crate::config::LoadOptions {
         config_file: global.config.clone(),
-        cwd,
+        current_dir: cwd,
         overrides: crate::config::Overrides {
             data_dir: global.data_dir.clone(),
-            ..Default::default()
+            chat_model: global.chat_model.clone(),
+            chat_base_url: global.chat_base_url.clone(),
         },
     };
     Ok(crate::config::load(&options, std::env::vars())?)

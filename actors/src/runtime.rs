@@ -259,6 +259,8 @@ impl Runtime {
     /// on the next start), then the core actors; the store commits what it holds and closes.
     pub async fn shutdown(self) {
         let wait = Some(Duration::from_secs(10));
+        // The supervisor goes first so the children stopping below is not taken for a failure.
+        let _ = self.supervisor.stop_and_wait(None, wait).await;
         self.manager
             .get_cell()
             .stop_children_and_wait(None, wait)
@@ -267,7 +269,6 @@ impl Runtime {
         let _ = self.services.tools.stop_and_wait(None, wait).await;
         let _ = self.services.llm.stop_and_wait(None, wait).await;
         let _ = self.services.storage.stop_and_wait(None, wait).await;
-        self.supervisor.stop(None);
         let _ = self.join.await;
     }
 

@@ -31,6 +31,9 @@ pub struct ExecArgs {
 
 pub(crate) async fn run(global: &GlobalArgs, args: ExecArgs) -> anyhow::Result<ExitCode> {
     let settings = super::load_settings(global)?;
+    if settings.chat.is_none() {
+        anyhow::bail!("{}", okcvm_actors::llm::LlmError::NotConfigured);
+    }
     let runtime = Runtime::start(settings).await?;
     let result = exec(&runtime, args).await;
     runtime.shutdown().await;

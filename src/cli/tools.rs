@@ -39,7 +39,7 @@ pub(crate) async fn run(global: &GlobalArgs, command: ToolsCommand) -> anyhow::R
             } else {
                 for spec in registry.specs() {
                     let state = if registry.is_available(&spec.name) { "ready" } else { "not yet" };
-                    let summary = spec.description.lines().next().unwrap_or_default();
+                    let summary = first_sentence(&spec.description);
                     println!("{:<32} {:<8} {}", spec.name, state, summary);
                 }
             }
@@ -74,4 +74,11 @@ pub(crate) async fn run(global: &GlobalArgs, command: ToolsCommand) -> anyhow::R
             }
         }
     }
+}
+
+/// The description's first sentence, at most 100 characters.
+fn first_sentence(description: &str) -> String {
+    let line = description.lines().next().unwrap_or_default().trim();
+    let sentence = line.split_inclusive(". ").next().unwrap_or(line).trim();
+    okcvm_actors::event::preview(sentence, 100)
 }
