@@ -16,9 +16,18 @@ use support::fake_model::*;
 use support::runtime::*;
 
 fn main() {
-    let events: usize = std::env::var("EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
-    let subscribers: usize = std::env::var("SUBSCRIBERS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let events: usize = std::env::var("EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
+    let subscribers: usize = std::env::var("SUBSCRIBERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         let model = FakeModel::start().await;
         let mut stream: Vec<_> = (0..events).map(|_| ev_text("x")).collect();

@@ -22,8 +22,14 @@ fn rss_bytes() -> u64 {
 }
 
 fn main() {
-    let sessions: usize = std::env::var("SESSIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let sessions: usize = std::env::var("SESSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         let model = FakeModel::start().await;
         for _ in 0..sessions {
@@ -67,6 +73,9 @@ fn main() {
 }
 
 async fn wait_hibernated(runtime: &okcvm_actors::Runtime) {
-    let ok = eventually(Duration::from_secs(60), || async { runtime.live_sessions().await.unwrap() == 0 }).await;
+    let ok = eventually(Duration::from_secs(60), || async {
+        runtime.live_sessions().await.unwrap() == 0
+    })
+    .await;
     assert!(ok, "sessions did not hibernate");
 }

@@ -17,8 +17,14 @@ use support::fake_model::*;
 use support::runtime::*;
 
 fn main() {
-    let turns: usize = std::env::var("TURNS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let turns: usize = std::env::var("TURNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         let model = FakeModel::start().await;
         for i in 0..(turns + 20) {

@@ -12,7 +12,11 @@ mod exec;
 mod tools;
 
 #[derive(Debug, Parser)]
-#[command(name = "okcvm", version, about = "A self-hosted OK Computer: an LLM agent with a sandboxed workspace")]
+#[command(
+    name = "okcvm",
+    version,
+    about = "A self-hosted OK Computer: an LLM agent with a sandboxed workspace"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

@@ -27,11 +27,20 @@ async fn turn_runs_tools_then_answers_and_everything_is_stored() {
     let model = FakeModel::start().await;
     model.push(sse(vec![
         ev_text("Writing the file."),
-        ev_tool_call("call_w", "mshtools-write_file", r#"{"file_path":"/mnt/okcomputer/output/a.txt","content":"alpha\n"}"#),
+        ev_tool_call(
+            "call_w",
+            "mshtools-write_file",
+            r#"{"file_path":"/mnt/okcomputer/output/a.txt","content":"alpha\n"}"#,
+        ),
         ev_usage(100, 10),
         ev_done(),
     ]));
-    model.push(sse(vec![ev_text("Done: "), ev_text("a.txt holds alpha."), ev_usage(150, 8), ev_done()]));
+    model.push(sse(vec![
+        ev_text("Done: "),
+        ev_text("a.txt holds alpha."),
+        ev_usage(150, 8),
+        ev_done(),
+    ]));
     let dir = tempfile::tempdir().unwrap();
     let runtime = start(test_settings(dir.path(), &model.base_url())).await;
     let session = runtime.session(local("s1")).unwrap();
@@ -40,10 +49,20 @@ async fn turn_runs_tools_then_answers_and_everything_is_stored() {
 
     assert_eq!(
         shape(&events),
-        ["token", "tool_started", "tool_completed", "token", "final", "stop"]
+        [
+            "token",
+            "tool_started",
+            "tool_completed",
+            "token",
+            "final",
+            "stop"
+        ]
     );
     let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
-    assert_eq!(seqs, ((started.after_seq + 1)..=(started.after_seq + events.len() as u64)).collect::<Vec<_>>());
+    assert_eq!(
+        seqs,
+        ((started.after_seq + 1)..=(started.after_seq + events.len() as u64)).collect::<Vec<_>>()
+    );
     let payload = final_payload(&events);
     assert_eq!(payload["reply"], "Done: a.txt holds alpha.");
     assert_eq!(payload["status"], "completed");
@@ -55,7 +74,10 @@ async fn turn_runs_tools_then_answers_and_everything_is_stored() {
         EventKind::ToolStarted { invocation_id, .. } => Some(invocation_id.clone()),
         _ => None,
     });
-    assert_eq!(payload["tool_calls"][0]["invocation_id"].as_str(), started_event.as_deref());
+    assert_eq!(
+        payload["tool_calls"][0]["invocation_id"].as_str(),
+        started_event.as_deref()
+    );
     assert_eq!(
         std::fs::read_to_string(dir.path().join("workspaces/local/s1/output/a.txt")).unwrap(),
         "alpha\n"
@@ -70,7 +92,10 @@ async fn turn_runs_tools_then_answers_and_everything_is_stored() {
     let system = first["messages"][0]["content"].as_str().unwrap();
     let today = chrono::Local::now().format("%Y年%m月%d日").to_string();
     assert!(system.contains(&format!("Current date: {today}")));
-    assert_eq!(first["messages"][1], json!({"role": "user", "content": "write alpha to a.txt"}));
+    assert_eq!(
+        first["messages"][1],
+        json!({"role": "user", "content": "write alpha to a.txt"})
+    );
     let results = tool_messages(&requests[1].body);
     assert_eq!(results.len(), 1);
     assert_eq!(results[0]["tool_call_id"], "call_w");
@@ -78,7 +103,12 @@ async fn turn_runs_tools_then_answers_and_everything_is_stored() {
     // The history survives a restart of the whole runtime.
     runtime.shutdown().await;
     let runtime = start(test_settings(dir.path(), &model.base_url())).await;
-    let snapshot = runtime.session(local("s1")).unwrap().snapshot().await.unwrap();
+    let snapshot = runtime
+        .session(local("s1"))
+        .unwrap()
+        .snapshot()
+        .await
+        .unwrap();
     let roles: Vec<&str> = snapshot
         .messages
         .iter()
@@ -97,7 +127,11 @@ async fn turn_runs_tools_then_answers_and_everything_is_stored() {
 async fn a_failing_tool_goes_back_to_the_model_and_the_turn_continues() {
     let model = FakeModel::start().await;
     model.push(sse(vec![
-        ev_tool_call("c1", "mshtools-read_file", r#"{"file_path":"/mnt/okcomputer/missing.txt"}"#),
+        ev_tool_call(
+            "c1",
+            "mshtools-read_file",
+            r#"{"file_path":"/mnt/okcomputer/missing.txt"}"#,
+        ),
         ev_done(),
     ]));
     model.push(sse(vec![ev_text("The file does not exist."), ev_done()]));
@@ -119,14 +153,20 @@ async fn a_failing_tool_goes_back_to_the_model_and_the_turn_continues() {
     assert_eq!(payload["status"], "completed");
     assert_eq!(payload["reply"], "The file does not exist.");
     let result = &tool_messages(&model.requests()[1].body)[0];
-    assert!(result["content"].as_str().unwrap().starts_with("Error:"), "{result}");
+    assert!(
+        result["content"].as_str().unwrap().starts_with("Error:"),
+        "{result}"
+    );
     runtime.shutdown().await;
 }
 
 #[tokio::test]
 async fn schema_invalid_arguments_are_explained_to_the_model() {
     let model = FakeModel::start().await;
-    model.push(sse(vec![ev_tool_call("c1", "mshtools-shell", r#"{"cmd":"ls"}"#), ev_done()]));
+    model.push(sse(vec![
+        ev_tool_call("c1", "mshtools-shell", r#"{"cmd":"ls"}"#),
+        ev_done(),
+    ]));
     model.push(sse(vec![ev_text("Sorry."), ev_done()]));
     let dir = tempfile::tempdir().unwrap();
     let runtime = start(test_settings(dir.path(), &model.base_url())).await;
@@ -148,7 +188,10 @@ async fn schema_invalid_arguments_are_explained_to_the_model() {
 async fn the_step_limit_ends_the_turn_with_a_clear_message() {
     let model = FakeModel::start().await;
     for i in 0..3 {
-        model.push(sse(vec![ev_tool_call(&format!("c{i}"), "mshtools-todo_read", "{}"), ev_done()]));
+        model.push(sse(vec![
+            ev_tool_call(&format!("c{i}"), "mshtools-todo_read", "{}"),
+            ev_done(),
+        ]));
     }
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path(), &model.base_url());
@@ -160,7 +203,10 @@ async fn the_step_limit_ends_the_turn_with_a_clear_message() {
 
     let payload = final_payload(&events);
     assert_eq!(payload["status"], "step_limit");
-    assert!(payload["reply"].as_str().unwrap().contains("limit of 2 model calls"));
+    assert!(payload["reply"]
+        .as_str()
+        .unwrap()
+        .contains("limit of 2 model calls"));
     assert_eq!(model.requests().len(), 2);
     runtime.shutdown().await;
 }
@@ -214,15 +260,36 @@ async fn regenerating_and_editing_make_branches_that_stay_readable() {
     assert_eq!(sent.as_array().unwrap().len(), 2, "{sent}");
     assert_eq!(sent[1]["content"], "hello again");
 
-    let view = session.message(&second.user_message_id).await.unwrap().unwrap();
-    assert_eq!(view.sibling_ids, [first.user_message_id.clone(), second.user_message_id.clone()]);
+    let view = session
+        .message(&second.user_message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        view.sibling_ids,
+        [
+            first.user_message_id.clone(),
+            second.user_message_id.clone()
+        ]
+    );
     assert_eq!(view.sibling_index, 1);
-    let active: Vec<String> = session.snapshot().await.unwrap().messages.iter().map(|m| m.content.clone()).collect();
+    let active: Vec<String> = session
+        .snapshot()
+        .await
+        .unwrap()
+        .messages
+        .iter()
+        .map(|m| m.content.clone())
+        .collect();
     assert_eq!(active, ["hello again", "second answer"]);
 
     // Back to the first branch: its answer is still there.
     let snapshot = session.switch_branch(&first.user_message_id).await.unwrap();
-    let active: Vec<&str> = snapshot.messages.iter().map(|m| m.content.as_str()).collect();
+    let active: Vec<&str> = snapshot
+        .messages
+        .iter()
+        .map(|m| m.content.as_str())
+        .collect();
     assert_eq!(active, ["hello", "first answer"]);
 
     // Editing the first message of that branch makes a third sibling.
@@ -234,10 +301,20 @@ async fn regenerating_and_editing_make_branches_that_stay_readable() {
         },
     )
     .await;
-    let view = session.message(&third.user_message_id).await.unwrap().unwrap();
+    let view = session
+        .message(&third.user_message_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(view.sibling_ids.len(), 3);
     assert_eq!(
-        session.start_turn(TurnRequest { message: "x".into(), branch: BranchFrom::Edit("nope".into()) }).await.unwrap_err(),
+        session
+            .start_turn(TurnRequest {
+                message: "x".into(),
+                branch: BranchFrom::Edit("nope".into())
+            })
+            .await
+            .unwrap_err(),
         SessionError::UnknownMessage("nope".into())
     );
     runtime.shutdown().await;
@@ -246,7 +323,11 @@ async fn regenerating_and_editing_make_branches_that_stay_readable() {
 #[tokio::test]
 async fn rate_limited_call_is_retried_inside_the_turn() {
     let model = FakeModel::start().await;
-    model.push(Response::status(429).header("retry-after", "0").json(json!({"error": {"message": "slow down"}})));
+    model.push(
+        Response::status(429)
+            .header("retry-after", "0")
+            .json(json!({"error": {"message": "slow down"}})),
+    );
     model.push(sse(vec![ev_text("ok"), ev_done()]));
     let dir = tempfile::tempdir().unwrap();
     let runtime = start(test_settings(dir.path(), &model.base_url())).await;
@@ -343,7 +424,12 @@ async fn an_idle_session_hibernates_and_wakes_with_its_history() {
     let session = runtime.session(local("s")).unwrap();
     run_turn(&session, say("remember this")).await;
 
-    assert!(eventually(Duration::from_secs(10), || async { runtime.live_sessions().await.unwrap() == 0 }).await);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            runtime.live_sessions().await.unwrap() == 0
+        })
+        .await
+    );
     let snapshot = session.snapshot().await.unwrap();
     assert_eq!(snapshot.messages.len(), 2);
     assert_eq!(snapshot.messages[1].content, "remembered");

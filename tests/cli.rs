@@ -38,11 +38,21 @@ async fn exec_streams_the_answer_and_tool_lines_and_continues_a_session() {
         ev_tool_call("c1", "mshtools-shell", r#"{"command":"echo from-shell"}"#),
         ev_done(),
     ]));
-    model.push(sse(vec![ev_text("The shell said "), ev_text("from-shell."), ev_usage(40, 6), ev_done()]));
+    model.push(sse(vec![
+        ev_text("The shell said "),
+        ev_text("from-shell."),
+        ev_usage(40, 6),
+        ev_done(),
+    ]));
     model.push(sse(vec![ev_text("Second turn."), ev_done()]));
     let dir = tempfile::tempdir().unwrap();
 
-    let out = okcvm(dir.path(), &["exec", "--session", "cli-s", "run echo"], &model_env(&model)).await;
+    let out = okcvm(
+        dir.path(),
+        &["exec", "--session", "cli-s", "run echo"],
+        &model_env(&model),
+    )
+    .await;
 
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -51,19 +61,39 @@ async fn exec_streams_the_answer_and_tool_lines_and_continues_a_session() {
     assert!(stderr.contains("→ shell"), "{stderr}");
     assert!(stderr.contains("✓ shell"), "{stderr}");
     assert!(stderr.contains("in 40 tokens"), "{stderr}");
-    assert_eq!(model.requests()[0].headers.get("authorization").map(String::as_str), Some("Bearer sk-cli"));
+    assert_eq!(
+        model.requests()[0]
+            .headers
+            .get("authorization")
+            .map(String::as_str),
+        Some("Bearer sk-cli")
+    );
 
-    let out = okcvm(dir.path(), &["exec", "--session", "cli-s", "--json", "and again"], &model_env(&model)).await;
+    let out = okcvm(
+        dir.path(),
+        &["exec", "--session", "cli-s", "--json", "and again"],
+        &model_env(&model),
+    )
+    .await;
     assert!(out.status.success());
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.last().unwrap()["type"], "stop");
-    assert!(lines.iter().any(|l| l["type"] == "final" && l["payload"]["reply"] == "Second turn."));
+    assert!(lines
+        .iter()
+        .any(|l| l["type"] == "final" && l["payload"]["reply"] == "Second turn."));
     // The continued session sent the whole first exchange along.
-    let sent = model.requests()[2].body["messages"].as_array().unwrap().len();
-    assert_eq!(sent, 1 + 4 + 1, "system + first turn (user, assistant, tool, assistant) + new user");
+    let sent = model.requests()[2].body["messages"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        sent,
+        1 + 4 + 1,
+        "system + first turn (user, assistant, tool, assistant) + new user"
+    );
 }
 
 #[tokio::test]
@@ -95,22 +125,50 @@ async fn tools_list_shows_all_24_and_tools_call_runs_one() {
     assert!(out.status.success());
     let listing = String::from_utf8_lossy(&out.stdout);
     assert_eq!(listing.lines().count(), 24);
-    assert!(listing.lines().any(|l| l.starts_with("mshtools-shell") && l.contains("ready")));
-    assert!(listing.lines().any(|l| l.starts_with("mshtools-browser_visit") && l.contains("not yet")));
+    assert!(listing
+        .lines()
+        .any(|l| l.starts_with("mshtools-shell") && l.contains("ready")));
+    assert!(listing
+        .lines()
+        .any(|l| l.starts_with("mshtools-browser_visit") && l.contains("not yet")));
 
     let out = okcvm(
         dir.path(),
-        &["tools", "call", "write_file", r#"{"file_path":"/mnt/okcomputer/n.txt","content":"one\ntwo\n"}"#],
+        &[
+            "tools",
+            "call",
+            "write_file",
+            r#"{"file_path":"/mnt/okcomputer/n.txt","content":"one\ntwo\n"}"#,
+        ],
         &[],
     )
     .await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = okcvm(dir.path(), &["tools", "call", "read_file", r#"{"file_path":"/mnt/okcomputer/n.txt"}"#], &[]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = okcvm(
+        dir.path(),
+        &[
+            "tools",
+            "call",
+            "read_file",
+            r#"{"file_path":"/mnt/okcomputer/n.txt"}"#,
+        ],
+        &[],
+    )
+    .await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("     1\tone"), "{text}");
     assert!(text.contains("     2\ttwo"), "{text}");
 
-    let out = okcvm(dir.path(), &["tools", "call", "shell", r#"{"cmd":"ls"}"#], &[]).await;
+    let out = okcvm(
+        dir.path(),
+        &["tools", "call", "shell", r#"{"cmd":"ls"}"#],
+        &[],
+    )
+    .await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid arguments"));
 }

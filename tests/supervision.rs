@@ -17,7 +17,10 @@ async fn a_panicking_session_restarts_with_its_history_and_others_keep_working()
     let model = FakeModel::start().await;
     model.push(sse(vec![ev_text("kept"), ev_done()]));
     // The other session's answer arrives slowly, across the crash.
-    let slow: Vec<_> = (0..20).map(|i| ev_text(&format!("{i} ")).with_delay(Duration::from_millis(25))).chain([ev_done()]).collect();
+    let slow: Vec<_> = (0..20)
+        .map(|i| ev_text(&format!("{i} ")).with_delay(Duration::from_millis(25)))
+        .chain([ev_done()])
+        .collect();
     model.push(sse(slow));
     let dir = tempfile::tempdir().unwrap();
     let runtime = start(test_settings(dir.path(), &model.base_url())).await;
@@ -32,7 +35,11 @@ async fn a_panicking_session_restarts_with_its_history_and_others_keep_working()
 
     // The crashed session answers again, from the store.
     let restored = crashing.snapshot().await.unwrap();
-    let contents: Vec<&str> = restored.messages.iter().map(|m| m.content.as_str()).collect();
+    let contents: Vec<&str> = restored
+        .messages
+        .iter()
+        .map(|m| m.content.as_str())
+        .collect();
     assert_eq!(contents, ["keep this", "kept"]);
     // The other turn finished untouched.
     let mut text = String::new();
@@ -54,7 +61,11 @@ async fn a_panicking_session_restarts_with_its_history_and_others_keep_working()
 async fn sigkill_mid_turn_keeps_history_and_marks_the_turn_interrupted() {
     let model = FakeModel::start().await;
     // Some text, then silence long enough for the kill.
-    model.push(sse(vec![ev_text("partial "), ev_text("never sent").with_delay(Duration::from_secs(60)), ev_done()]));
+    model.push(sse(vec![
+        ev_text("partial "),
+        ev_text("never sent").with_delay(Duration::from_secs(60)),
+        ev_done(),
+    ]));
     let dir = tempfile::tempdir().unwrap();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_okcvm"))
         .args(["exec", "--session", "victim", "--json", "--data-dir"])
@@ -99,8 +110,16 @@ async fn sigkill_mid_turn_keeps_history_and_marks_the_turn_interrupted() {
     for _ in 0..snapshot.last_seq {
         kinds.push(all.next().await.unwrap().kind.clone());
     }
-    assert_eq!(kinds.first(), Some(&EventKind::Token { delta: "partial ".into() }));
-    assert!(matches!(&kinds[kinds.len() - 2], EventKind::Error { code, .. } if code == "turn_interrupted"), "{kinds:?}");
+    assert_eq!(
+        kinds.first(),
+        Some(&EventKind::Token {
+            delta: "partial ".into()
+        })
+    );
+    assert!(
+        matches!(&kinds[kinds.len() - 2], EventKind::Error { code, .. } if code == "turn_interrupted"),
+        "{kinds:?}"
+    );
     assert_eq!(kinds.last(), Some(&EventKind::Stop {}));
 
     // The session carries on.

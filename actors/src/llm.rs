@@ -1,8 +1,10 @@
 //! The model: an OpenAI-compatible chat completions client and the actor that runs its calls.
 
 mod actor;
+mod assemble;
 mod client;
 mod error;
+mod sse;
 mod types;
 
 pub use actor::{LlmActor, LlmArgs, LlmMsg};

@@ -1,6 +1,6 @@
 //! The session actor: one per live session. It owns the history tree, the running turn, the
 //! event log and its subscribers. It never awaits long work in `handle`: the turn runs in its
-//! own task ([`turn`]) and reports back by message; commits are acknowledged by the storage
+//! own task (the `turn` module) and reports back by message; commits are acknowledged by the storage
 //! writer by message too.
 
 use std::collections::HashSet;
@@ -301,9 +301,7 @@ impl Actor for SessionActor {
         match message {
             SessionMsg::StartTurn { request, reply } => {
                 state.last_activity = Instant::now();
-                if let Err(e) = start_turn(&myself, state, request, reply) {
-                    return Err(e);
-                }
+                start_turn(&myself, state, request, reply)?;
             }
             SessionMsg::Stop { reply } => {
                 state.last_activity = Instant::now();
@@ -388,7 +386,7 @@ impl Actor for SessionActor {
                 messages,
                 reply,
             } => {
-                if !state.running.as_ref().is_some_and(|t| t.id == turn_id) {
+                if state.running.as_ref().is_none_or(|t| t.id != turn_id) {
                     let _ = reply.send(Err(SessionError::Unavailable));
                     return Ok(());
                 }

@@ -121,11 +121,15 @@ pub struct StorageArgs {
 }
 
 pub struct StorageState {
-    db: Arc<Database>,
+    /// `None` once stopped.
+    db: Option<Arc<Database>>,
     /// `None` once stopping: dropping the sender lets the writer drain and exit.
     writer: Option<mpsc::Sender<writer::Job>>,
     writer_thread: Option<std::thread::JoinHandle<()>>,
 }
+
+/// Longest wait, when stopping, for reads still running to let go of the database.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Writes waiting for the writer thread before senders wait their turn.
 const WRITE_QUEUE: usize = 4096;
@@ -146,7 +150,7 @@ impl Actor for StorageActor {
         let (tx, rx) = mpsc::channel(WRITE_QUEUE);
         let writer_thread = writer::spawn(db.clone(), rx)?;
         Ok(StorageState {
-            db,
+            db: Some(db),
             writer: Some(tx),
             writer_thread: Some(writer_thread),
         })
@@ -208,6 +212,24 @@ impl Actor for StorageActor {
                 .await?
                 .map_err(|_| "the storage writer thread panicked")?;
         }
+        // Reads still running hold the database too; the file closes when the last one ends,
+        // which is waited for here so that stopping means closed.
+        if let Some(mut db) = state.db.take() {
+            let deadline = tokio::time::Instant::now() + CLOSE_TIMEOUT;
+            loop {
+                match Arc::try_unwrap(db) {
+                    Ok(db) => {
+                        tokio::task::spawn_blocking(move || drop(db)).await?;
+                        break;
+                    }
+                    Err(shared) if tokio::time::Instant::now() < deadline => {
+                        db = shared;
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    }
+                    Err(_) => return Err("reads were still running when storage stopped".into()),
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -218,7 +240,10 @@ fn read<T: Send + 'static>(
     reply: RpcReplyPort<Result<T, StorageError>>,
     work: impl FnOnce(&Database) -> Result<T, StorageError> + Send + 'static,
 ) {
-    let db = state.db.clone();
+    let Some(db) = state.db.clone() else {
+        let _ = reply.send(Err(StorageError::Unavailable));
+        return;
+    };
     tokio::task::spawn_blocking(move || {
         // The caller may have timed out and gone; nothing to do then.
         let _ = reply.send(work(&db));

@@ -25,7 +25,11 @@ pub(crate) async fn run(global: &GlobalArgs, command: ConfigCommand) -> anyhow::
             println!("configuration: valid");
             let report = crate::config::check_chat(&settings).await;
             println!("{report}");
-            Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if report.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }

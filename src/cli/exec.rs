@@ -84,7 +84,9 @@ async fn exec(runtime: &Runtime, args: ExecArgs) -> anyhow::Result<ExitCode> {
                 out.flush()?;
                 at_line_start = delta.ends_with('\n');
             }
-            EventKind::ToolStarted { tool_name, input, .. } if !args.json => {
+            EventKind::ToolStarted {
+                tool_name, input, ..
+            } if !args.json => {
                 if !at_line_start {
                     writeln!(out)?;
                     at_line_start = true;

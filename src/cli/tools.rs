@@ -35,10 +35,17 @@ pub(crate) async fn run(global: &GlobalArgs, command: ToolsCommand) -> anyhow::R
         ToolsCommand::List { json } => {
             let registry = ToolRegistry::bundled()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(registry.declarations().as_ref())?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(registry.declarations().as_ref())?
+                );
             } else {
                 for spec in registry.specs() {
-                    let state = if registry.is_available(&spec.name) { "ready" } else { "not yet" };
+                    let state = if registry.is_available(&spec.name) {
+                        "ready"
+                    } else {
+                        "not yet"
+                    };
                     let summary = first_sentence(&spec.description);
                     println!("{:<32} {:<8} {}", spec.name, state, summary);
                 }
