@@ -1,8 +1,8 @@
 //! Memory of hibernated and of live idle sessions.
 //!
 //! Creates N sessions with one short exchange each, lets them hibernate, and reads the
-//! process's resident set size (from /proc/self/statm) before and after; then wakes all of
-//! them and reads it again.
+//! process's resident set size (from /proc/self/statm) before and after; then restarts the
+//! runtime with a long idle time, wakes every session from redb and reads it again.
 //!
 //! Run: `cargo bench --bench session_memory` (SESSIONS=1000 to change).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -32,6 +32,8 @@ fn main() {
         .unwrap();
     rt.block_on(async move {
         let model = FakeModel::start().await;
+        // The fake model runs in this process: its copies of the requests are not OKCVM's.
+        model.drop_request_bodies();
         for _ in 0..sessions {
             model.push(sse(vec![ev_text("hello there"), ev_done()]));
         }
@@ -52,21 +54,31 @@ fn main() {
         wait_hibernated(&runtime).await;
         let hibernated = rss_bytes();
 
+        // Live idle sessions: a runtime that keeps them awake, all loaded from redb.
+        runtime.shutdown().await;
+        let mut settings = test_settings(dir.path(), &model.base_url());
+        settings.sessions.idle_hibernate_s = 3600.0;
+        let runtime = start(settings).await;
+        let warm = runtime.session(local("warm")).unwrap();
+        warm.snapshot().await.unwrap();
+        let before_wake = rss_bytes();
         let mut handles = Vec::new();
         for i in 0..sessions {
             let session = runtime.session(local(&format!("s{i}"))).unwrap();
             session.snapshot().await.unwrap();
             handles.push(session);
         }
+        let live_count = runtime.live_sessions().await.unwrap();
         let live = rss_bytes();
         println!(
-            "session_memory: sessions={} baseline_rss={:.1}MiB hibernated_rss={:.1}MiB ({:.1} KB/session) live_idle_rss={:.1}MiB ({:.1} KB/session)",
+            "session_memory: sessions={} baseline_rss={:.1}MiB hibernated_rss={:.1}MiB ({:.1} KB/hibernated session) live={} live_rss_delta={:.1}MiB ({:.1} KB/live idle session)",
             sessions,
             baseline as f64 / 1048576.0,
             hibernated as f64 / 1048576.0,
             hibernated.saturating_sub(baseline) as f64 / 1000.0 / sessions as f64,
-            live as f64 / 1048576.0,
-            live.saturating_sub(baseline) as f64 / 1000.0 / sessions as f64,
+            live_count,
+            live.saturating_sub(before_wake) as f64 / 1048576.0,
+            live.saturating_sub(before_wake) as f64 / 1000.0 / sessions as f64,
         );
         runtime.shutdown().await;
     });

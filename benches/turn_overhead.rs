@@ -1,7 +1,7 @@
 //! Orchestrator overhead of one turn with two tool calls, the fake model answering at once.
 //!
-//! For each turn: wall time from `start_turn` to the `stop` event, minus the tools' own
-//! reported durations. What remains is the loop itself: three model round trips over loopback
+//! For each turn (each in a new, already loaded session): wall time from `start_turn` to the
+//! `stop` event, minus the tools' own reported durations. What remains is the loop itself: two model round trips over loopback
 //! HTTP (request building, SSE parsing), six durable commits, event fan-out, actor messaging.
 //!
 //! Run: `cargo bench --bench turn_overhead` (TURNS=500 to change the count).
@@ -37,9 +37,12 @@ fn main() {
         }
         let dir = tempfile::tempdir().unwrap();
         let runtime = start(test_settings(dir.path(), &model.base_url())).await;
-        let session = runtime.session(local("bench")).unwrap();
         let mut overheads = Vec::with_capacity(turns);
         for i in 0..(turns + 20) {
+            // A fresh conversation per turn, so the figure is the loop's own cost and not the
+            // cost of sending an ever longer history; the session is loaded before timing.
+            let session = runtime.session(local(&format!("bench-{i}"))).unwrap();
+            session.snapshot().await.unwrap();
             let begin = Instant::now();
             let (_, events) = run_turn(&session, say("go")).await;
             let total = begin.elapsed();

@@ -436,3 +436,39 @@ async fn an_idle_session_hibernates_and_wakes_with_its_history() {
     assert_eq!(runtime.live_sessions().await.unwrap(), 1);
     runtime.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_todo_list_is_kept_per_session_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = test_settings(dir.path(), "http://127.0.0.1:9/v1");
+    let runtime = start(settings.clone()).await;
+    let list = json!({"todos": [
+        {"content": "collect data", "id": "1", "priority": "high", "status": "in_progress"},
+        {"content": "write report", "id": "2", "priority": "medium", "status": "pending"}
+    ]});
+    let a = runtime.session(local("todo-a")).unwrap();
+    let written = a.call_tool("todo_write", &list.to_string()).await.unwrap();
+    assert_eq!(written.result.unwrap().data, Some(list["todos"].clone()));
+    let other = runtime.session(local("todo-b")).unwrap();
+    let empty = other
+        .call_tool("todo_read", "{}")
+        .await
+        .unwrap()
+        .result
+        .unwrap();
+    assert_eq!(empty.text, "The to-do list is empty.");
+    runtime.shutdown().await;
+
+    let runtime = start(settings).await;
+    let read = runtime
+        .session(local("todo-a"))
+        .unwrap()
+        .call_tool("todo_read", "{}")
+        .await
+        .unwrap()
+        .result
+        .unwrap();
+    assert_eq!(read.data, Some(list["todos"].clone()));
+    assert!(read.text.contains("write report"), "{}", read.text);
+    runtime.shutdown().await;
+}

@@ -26,6 +26,8 @@ pub struct Settings {
     pub agent: AgentSettings,
     /// Session lifecycle.
     pub sessions: SessionSettings,
+    /// The embedded database.
+    pub storage: StorageSettings,
     /// Workspaces and the processes that run in them.
     pub workspace: WorkspaceSettings,
 }
@@ -39,6 +41,7 @@ impl Default for Settings {
             llm: LlmSettings::default(),
             agent: AgentSettings::default(),
             sessions: SessionSettings::default(),
+            storage: StorageSettings::default(),
             workspace: WorkspaceSettings::default(),
         }
     }
@@ -166,6 +169,20 @@ impl Default for SessionSettings {
         Self {
             idle_hibernate_s: 600.0,
         }
+    }
+}
+
+/// The embedded database.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSettings {
+    /// Memory the database may use to cache pages, MiB. Shared by all sessions.
+    pub cache_mb: u64,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self { cache_mb: 64 }
     }
 }
 

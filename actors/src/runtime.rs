@@ -58,6 +58,10 @@ pub enum SupervisorMsg {
     GetManager {
         reply: RpcReplyPort<ActorRef<ManagerMsg>>,
     },
+    /// The runtime is shutting down: children stopping from now on are expected.
+    PrepareShutdown {
+        reply: RpcReplyPort<()>,
+    },
 }
 
 pub struct Supervisor;
@@ -65,6 +69,8 @@ pub struct Supervisor;
 pub struct SupervisorState {
     services: Services,
     manager: ActorRef<ManagerMsg>,
+    /// Set by [`SupervisorMsg::PrepareShutdown`]; children stopping are then not a failure.
+    shutting_down: bool,
 }
 
 impl Actor for Supervisor {
@@ -83,6 +89,8 @@ impl Actor for Supervisor {
             StorageActor,
             StorageArgs {
                 path: settings.database_path(),
+                cache_bytes: usize::try_from(settings.storage.cache_mb.saturating_mul(1 << 20))
+                    .unwrap_or(usize::MAX),
             },
             cell.clone(),
         )
@@ -108,7 +116,11 @@ impl Actor for Supervisor {
         };
         let (manager, _) =
             Actor::spawn_linked(None, SessionManager, services.clone(), cell).await?;
-        Ok(SupervisorState { services, manager })
+        Ok(SupervisorState {
+            services,
+            manager,
+            shutting_down: false,
+        })
     }
 
     async fn handle(
@@ -124,6 +136,10 @@ impl Actor for Supervisor {
             SupervisorMsg::GetManager { reply } => {
                 let _ = reply.send(state.manager.clone());
             }
+            SupervisorMsg::PrepareShutdown { reply } => {
+                state.shutting_down = true;
+                let _ = reply.send(());
+            }
         }
         Ok(())
     }
@@ -132,8 +148,11 @@ impl Actor for Supervisor {
         &self,
         myself: ActorRef<SupervisorMsg>,
         event: SupervisionEvent,
-        _state: &mut SupervisorState,
+        state: &mut SupervisorState,
     ) -> Result<(), ActorProcessingErr> {
+        if state.shutting_down {
+            return Ok(());
+        }
         match event {
             SupervisionEvent::ActorFailed(cell, error) => {
                 tracing::error!(actor = %cell.get_id(), %error, "a core actor failed; stopping");
@@ -259,8 +278,13 @@ impl Runtime {
     /// on the next start), then the core actors; the store commits what it holds and closes.
     pub async fn shutdown(self) {
         let wait = Some(Duration::from_secs(10));
-        // The supervisor goes first so the children stopping below is not taken for a failure.
-        let _ = self.supervisor.stop_and_wait(None, wait).await;
+        // The supervisor is told first so the children stopping below is not taken for a
+        // failure, and stopped last: stopping it first would kill its children, skipping their
+        // `post_stop` (the store would close some time later instead of now).
+        let _ = ask(&self.supervisor, |reply| SupervisorMsg::PrepareShutdown {
+            reply,
+        })
+        .await;
         self.manager
             .get_cell()
             .stop_children_and_wait(None, wait)
@@ -269,6 +293,7 @@ impl Runtime {
         let _ = self.services.tools.stop_and_wait(None, wait).await;
         let _ = self.services.llm.stop_and_wait(None, wait).await;
         let _ = self.services.storage.stop_and_wait(None, wait).await;
+        let _ = self.supervisor.stop_and_wait(None, wait).await;
         let _ = self.join.await;
     }
 

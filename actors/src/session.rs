@@ -28,6 +28,7 @@ mod turn;
 
 pub use handle::{SessionHandle, Subscription};
 
+pub use events::EventBatch;
 use events::EventLog;
 
 /// How long stored deltas may wait to be committed together.
@@ -116,9 +117,10 @@ pub struct MessageView {
     pub sibling_index: usize,
 }
 
-/// A live feed of committed events: everything after `committed_seq` arrives on `receiver`.
+/// A live feed of committed events: everything after `committed_seq` arrives on `receiver`,
+/// a commit's worth at a time.
 pub struct LiveFeed {
-    pub receiver: broadcast::Receiver<Arc<Event>>,
+    pub receiver: broadcast::Receiver<EventBatch>,
     pub committed_seq: u64,
 }
 
@@ -152,15 +154,17 @@ pub enum SessionMsg {
         message_id: String,
         reply: RpcReplyPort<Result<SessionSnapshot, SessionError>>,
     },
-    /// From the turn task: something happened.
-    TurnEvent {
+    /// From the turn task: something happened. Events sent together are committed together.
+    TurnEvents {
         turn_id: String,
-        kind: EventKind,
+        kinds: Vec<EventKind>,
     },
-    /// From the turn task: store these messages; the reply comes once they are durable.
+    /// From the turn task: store these messages, then append `events`; the reply comes once
+    /// both are durable.
     RecordMessages {
         turn_id: String,
         messages: Vec<Message>,
+        events: Vec<EventKind>,
         reply: RpcReplyPort<Result<(), SessionError>>,
     },
     /// Commit the deltas waiting in the log.
@@ -358,39 +362,41 @@ impl Actor for SessionActor {
                 let result = switch_branch(state, &message_id);
                 let _ = reply.send(result);
             }
-            SessionMsg::TurnEvent { turn_id, kind } => {
+            SessionMsg::TurnEvents { turn_id, kinds } => {
                 let current = state.running.as_ref().is_some_and(|t| t.id == turn_id);
                 if !current {
                     // A turn from before a restart, or already finished: its results are dropped.
                     return Ok(());
                 }
-                let finished = matches!(kind, EventKind::Stop {});
-                let is_delta = kind.is_delta();
-                state.log.push(Some(turn_id), kind);
+                let mut finished = false;
+                let mut only_deltas = true;
+                for kind in kinds {
+                    finished |= matches!(kind, EventKind::Stop {});
+                    only_deltas &= kind.is_delta();
+                    state.log.push(Some(turn_id.clone()), kind);
+                }
                 if finished {
                     state.running = None;
                     state.record.running_turn = None;
                     state.record.updated_ms = crate::ids::now_ms();
                     state.last_activity = Instant::now();
                     flush(&myself, state, true);
-                } else if is_delta {
-                    if state.log.needs_timer() {
-                        myself.send_after(DELTA_FLUSH, || SessionMsg::FlushEvents);
-                    }
-                } else {
+                } else if !only_deltas {
                     flush(&myself, state, false);
+                } else if state.log.needs_timer() {
+                    myself.send_after(DELTA_FLUSH, || SessionMsg::FlushEvents);
                 }
             }
             SessionMsg::RecordMessages {
                 turn_id,
                 messages,
+                events,
                 reply,
             } => {
                 if state.running.as_ref().is_none_or(|t| t.id != turn_id) {
                     let _ = reply.send(Err(SessionError::Unavailable));
                     return Ok(());
                 }
-                flush(&myself, state, false);
                 for message in &messages {
                     state.tree.insert(message.clone());
                 }
@@ -398,13 +404,27 @@ impl Actor for SessionActor {
                     state.record.active_leaf = Some(last.id.clone());
                 }
                 state.record.updated_ms = crate::ids::now_ms();
+                for kind in events {
+                    state.log.push(Some(turn_id.clone()), kind);
+                }
+                // The events waiting to be committed go in the same transaction: one commit
+                // for a tool's result and its `tool_completed`, or an answer and its tokens.
+                let events = state.log.take_pending();
                 let mut batch = WriteBatch::new(state.key.clone());
                 batch.record = Some(state.record.clone());
                 batch.messages = messages;
+                batch.events = events.clone();
+                let me = myself.clone();
                 send_write(
                     &state.services.storage,
                     batch,
                     Box::new(move |result| {
+                        if !events.is_empty() {
+                            let _ = me.cast(SessionMsg::EventsCommitted {
+                                events,
+                                result: result.clone(),
+                            });
+                        }
                         let _ = reply.send(result.map_err(SessionError::from));
                     }),
                 )?;

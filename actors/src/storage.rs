@@ -118,6 +118,8 @@ pub struct StorageActor;
 
 pub struct StorageArgs {
     pub path: PathBuf,
+    /// Page cache size, bytes.
+    pub cache_bytes: usize,
 }
 
 pub struct StorageState {
@@ -144,8 +146,8 @@ impl Actor for StorageActor {
         _myself: ActorRef<StorageMsg>,
         args: StorageArgs,
     ) -> Result<StorageState, ActorProcessingErr> {
-        let path = args.path;
-        let db = tokio::task::spawn_blocking(move || db::open(&path)).await??;
+        let (path, cache) = (args.path, args.cache_bytes);
+        let db = tokio::task::spawn_blocking(move || db::open(&path, cache)).await??;
         let db = Arc::new(db);
         let (tx, rx) = mpsc::channel(WRITE_QUEUE);
         let writer_thread = writer::spawn(db.clone(), rx)?;

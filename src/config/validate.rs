@@ -41,6 +41,9 @@ pub(crate) fn problems(settings: &Settings) -> Vec<String> {
             );
         }
     }
+    if settings.storage.cache_mb == 0 {
+        problem("storage.cache_mb", "must be at least 1".into());
+    }
     if llm.max_backoff_s < llm.initial_backoff_s {
         problem(
             "llm.max_backoff_s",

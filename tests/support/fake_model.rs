@@ -1,6 +1,6 @@
 //! A scripted OpenAI-compatible model server on 127.0.0.1.
 //!
-//! It speaks HTTP/1.1 over a plain socket so that tests can script what real providers do
+//! It speaks HTTP/1.1 (with keep-alive) over a plain socket so that tests can script what real providers do
 //! wrong as well as right: chunked server-sent events with delays between chunks, connections
 //! cut mid-stream, requests that are never answered, error statuses with `Retry-After`.
 //! Each request takes the next scripted [`Response`]; with nothing scripted it answers 500.
@@ -242,10 +242,32 @@ pub struct Recorded {
     pub body: Value,
 }
 
+/// A request as read off the socket; parsed when a test asks, so that parsing is not part
+/// of what benchmarks measure.
+struct RawRequest {
+    method: String,
+    path: String,
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+impl RawRequest {
+    fn parse(&self) -> Recorded {
+        Recorded {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            headers: self.headers.clone(),
+            body: serde_json::from_slice(&self.body).unwrap_or(Value::Null),
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
     script: VecDeque<Response>,
-    requests: Vec<Recorded>,
+    requests: Vec<RawRequest>,
+    /// Benchmarks measuring memory turn this on so that the recorded bodies are not counted.
+    drop_bodies: bool,
 }
 
 /// The running server; stops when dropped.
@@ -303,11 +325,18 @@ impl FakeModel {
 
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<Recorded> {
-        self.state
-            .lock()
-            .expect("fake model state")
-            .requests
-            .clone()
+        let state = self.state.lock().expect("fake model state");
+        state.requests.iter().map(RawRequest::parse).collect()
+    }
+
+    /// Stops keeping request bodies (they are recorded as empty from now on).
+    pub fn drop_request_bodies(&self) {
+        self.state.lock().expect("fake model state").drop_bodies = true;
+    }
+
+    /// How many requests arrived so far.
+    pub fn request_count(&self) -> usize {
+        self.state.lock().expect("fake model state").requests.len()
     }
 
     /// Waits until at least `n` requests arrived; false on timeout.
@@ -315,36 +344,46 @@ impl FakeModel {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.arrived.notified();
-            if self.requests().len() >= n {
+            if self.request_count() >= n {
                 return true;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.requests().len() >= n;
+                return self.request_count() >= n;
             }
         }
     }
 }
 
 async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>, arrived: Arc<Notify>) {
-    let Some(request) = read_request(&mut socket).await else {
-        return;
-    };
-    let response = {
-        let mut state = state.lock().expect("fake model state");
-        state.requests.push(request);
-        state.script.pop_front()
-    };
-    arrived.notify_waiters();
-    let response = response.unwrap_or_else(|| {
-        Response::status(500)
-            .json(json!({"error": {"message": "fake model: no scripted response left"}}))
-    });
-    let _ = write_response(&mut socket, response).await;
+    // Chunks go out as they are written, as a provider's streaming server sends them.
+    let _ = socket.set_nodelay(true);
+    // Keep-alive, as providers do: one request after another until a response ends the
+    // connection (a cut stream, a hang) or the client closes it.
+    while let Some(request) = read_request(&mut socket).await {
+        let response = {
+            let mut state = state.lock().expect("fake model state");
+            let mut request = request;
+            if state.drop_bodies {
+                request.body = Vec::new();
+            }
+            state.requests.push(request);
+            state.script.pop_front()
+        };
+        arrived.notify_waiters();
+        let response = response.unwrap_or_else(|| {
+            Response::status(500)
+                .json(json!({"error": {"message": "fake model: no scripted response left"}}))
+        });
+        match write_response(&mut socket, response).await {
+            Ok(true) => {}
+            Ok(false) | Err(_) => return,
+        }
+    }
 }
 
-async fn read_request(socket: &mut TcpStream) -> Option<Recorded> {
+async fn read_request(socket: &mut TcpStream) -> Option<RawRequest> {
     let mut buffer = Vec::new();
-    let mut chunk = [0u8; 8192];
+    let mut chunk = [0u8; 64 * 1024];
     let header_end = loop {
         let n = socket.read(&mut chunk).await.ok()?;
         if n == 0 {
@@ -368,7 +407,7 @@ async fn read_request(socket: &mut TcpStream) -> Option<Recorded> {
         .get("content-length")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let mut body = buffer[header_end..].to_vec();
+    let mut body = buffer.split_off(header_end);
     while body.len() < length {
         let n = socket.read(&mut chunk).await.ok()?;
         if n == 0 {
@@ -376,16 +415,17 @@ async fn read_request(socket: &mut TcpStream) -> Option<Recorded> {
         }
         body.extend_from_slice(&chunk[..n]);
     }
-    Some(Recorded {
+    Some(RawRequest {
         method,
         path,
         headers,
-        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        body,
     })
 }
 
-async fn write_response(socket: &mut TcpStream, response: Response) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {} Fake\r\nconnection: close\r\n", response.status);
+/// Writes the answer; `Ok(true)` when the connection can carry another request.
+async fn write_response(socket: &mut TcpStream, response: Response) -> std::io::Result<bool> {
+    let mut head = format!("HTTP/1.1 {} Fake\r\n", response.status);
     for (name, value) in &response.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -394,13 +434,14 @@ async fn write_response(socket: &mut TcpStream, response: Response) -> std::io::
             // Hold the connection until the client gives up.
             let mut sink = [0u8; 1024];
             while socket.read(&mut sink).await.unwrap_or(0) > 0 {}
-            Ok(())
+            Ok(false)
         }
         Body::Bytes(bytes) => {
             head.push_str(&format!("content-length: {}\r\n\r\n", bytes.len()));
             socket.write_all(head.as_bytes()).await?;
             socket.write_all(&bytes).await?;
-            socket.flush().await
+            socket.flush().await?;
+            Ok(true)
         }
         Body::Stream { chunks, cut } => {
             head.push_str("transfer-encoding: chunked\r\n\r\n");
@@ -418,10 +459,11 @@ async fn write_response(socket: &mut TcpStream, response: Response) -> std::io::
             }
             if cut {
                 // Closing without the final empty chunk: the body ends mid-message.
-                return Ok(());
+                return Ok(false);
             }
             socket.write_all(b"0\r\n\r\n").await?;
-            socket.flush().await
+            socket.flush().await?;
+            Ok(true)
         }
     }
 }

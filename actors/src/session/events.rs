@@ -1,5 +1,5 @@
 //! A session's event log in memory: sequence numbers, the deltas waiting to be committed, and
-//! the broadcast channel that fans committed events out to subscribers.
+//! the broadcast channel that fans committed batches out to subscribers.
 
 use std::sync::Arc;
 
@@ -8,8 +8,12 @@ use tokio::sync::broadcast;
 use super::LiveFeed;
 use crate::event::{Event, EventKind};
 
-/// Committed events a subscriber may be behind by before it is told to resync from the store.
-const FANOUT_CAPACITY: usize = 1024;
+/// Committed batches a subscriber may be behind by before it resyncs from the store. Events
+/// are fanned out a commit at a time, so this covers thousands of token deltas.
+const FANOUT_CAPACITY: usize = 256;
+
+/// The events of one commit, in order, as subscribers receive them.
+pub type EventBatch = Arc<[Arc<Event>]>;
 
 pub(super) struct EventLog {
     next_seq: u64,
@@ -18,7 +22,7 @@ pub(super) struct EventLog {
     timer_armed: bool,
     /// Batches sent to the store and not yet acknowledged.
     in_flight: usize,
-    fanout: broadcast::Sender<Arc<Event>>,
+    fanout: broadcast::Sender<EventBatch>,
 }
 
 impl EventLog {
@@ -75,11 +79,13 @@ impl EventLog {
     /// Fans out a batch the store has made durable.
     pub(super) fn publish(&mut self, events: Vec<Arc<Event>>) {
         self.in_flight = self.in_flight.saturating_sub(1);
-        for event in events {
-            self.committed = event.seq;
-            // An error only means nobody is listening right now.
-            let _ = self.fanout.send(event);
-        }
+        let Some(last) = events.last() else {
+            return;
+        };
+        self.committed = last.seq;
+        // One message per commit however many events it holds: a burst of deltas costs each
+        // subscriber one wake-up. An error only means nobody is listening right now.
+        let _ = self.fanout.send(events.into());
     }
 
     pub(super) fn subscribe(&self) -> LiveFeed {

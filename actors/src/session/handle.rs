@@ -189,7 +189,7 @@ pub struct Subscription {
     replay: VecDeque<Arc<Event>>,
     /// While catching up from the store: read up to here before going live.
     catch_up_to: u64,
-    live: Option<broadcast::Receiver<Arc<Event>>>,
+    live: Option<broadcast::Receiver<super::EventBatch>>,
 }
 
 impl Subscription {
@@ -228,12 +228,7 @@ impl Subscription {
                 continue;
             };
             match receiver.recv().await {
-                Ok(event) => {
-                    if event.seq > self.last {
-                        self.last = event.seq;
-                        return Ok(event);
-                    }
-                }
+                Ok(batch) => self.replay.extend(batch.iter().cloned()),
                 // Fell behind, or the session stopped (it restarts on the next call): catch up
                 // from the store and listen again.
                 Err(broadcast::error::RecvError::Lagged(_))

@@ -51,17 +51,16 @@ pub(crate) fn spawn(task: TurnTask) {
     tokio::spawn(async move {
         if let Err(e) = running.await {
             tracing::error!(turn = %turn_id, error = %e, "turn task failed");
-            let emit = |kind| {
-                let _ = session.cast(SessionMsg::TurnEvent {
-                    turn_id: turn_id.clone(),
-                    kind,
-                });
-            };
-            emit(EventKind::Error {
-                code: "internal_error".into(),
-                message: "The turn failed unexpectedly; the error was logged.".into(),
+            let _ = session.cast(SessionMsg::TurnEvents {
+                turn_id: turn_id.clone(),
+                kinds: vec![
+                    EventKind::Error {
+                        code: "internal_error".into(),
+                        message: "The turn failed unexpectedly; the error was logged.".into(),
+                    },
+                    EventKind::Stop {},
+                ],
             });
-            emit(EventKind::Stop {});
         }
     });
 }
@@ -151,8 +150,7 @@ impl TurnTask {
                     steps: turn.steps,
                     tool_calls: &turn.tool_calls,
                 });
-                turn.emit(EventKind::Final { payload });
-                turn.emit(EventKind::Stop {});
+                turn.emit_all(vec![EventKind::Final { payload }, EventKind::Stop {}]);
             }
             Err(failure) => turn.fail(failure),
         }
@@ -329,16 +327,17 @@ impl Turn {
         } else {
             ToolStatus::Success
         };
-        self.emit(EventKind::ToolCompleted {
+        let completed = EventKind::ToolCompleted {
             invocation_id: invocation_id.clone(),
             tool_name: call.name.clone(),
             status,
             duration_ms,
             output: error.is_none().then(|| preview(&text, EVENT_PREVIEW_CHARS)),
             error: error.as_ref().map(|e| preview(e, EVENT_PREVIEW_CHARS)),
-        });
+        };
         let message = self.tool_message(call, text.clone(), error.is_some(), images);
-        self.record(vec![message]).await?;
+        // The result and its event are committed in one transaction.
+        self.record_with(vec![message], vec![completed]).await?;
         self.tool_calls.push(ToolCallRecord {
             step: self.steps,
             tool_name: call.name.clone(),
@@ -387,7 +386,17 @@ impl Turn {
 
     /// Appends messages to the branch (each the child of the one before) and waits until the
     /// session says they are durable.
-    async fn record(&mut self, mut messages: Vec<Message>) -> Result<(), SessionError> {
+    async fn record(&mut self, messages: Vec<Message>) -> Result<(), SessionError> {
+        self.record_with(messages, Vec::new()).await
+    }
+
+    /// [`Self::record`], with events that are appended after the messages and committed with
+    /// them.
+    async fn record_with(
+        &mut self,
+        mut messages: Vec<Message>,
+        events: Vec<EventKind>,
+    ) -> Result<(), SessionError> {
         let mut parent = self.history.last().map(|m| m.id.clone());
         for message in &mut messages {
             // A user message already names its parent (the branch point it was sent at).
@@ -405,6 +414,7 @@ impl Turn {
                 |reply| SessionMsg::RecordMessages {
                     turn_id,
                     messages: to_send,
+                    events,
                     reply,
                 },
                 Some(COMMIT_TIMEOUT),
@@ -421,17 +431,24 @@ impl Turn {
     }
 
     fn emit(&self, kind: EventKind) {
-        let _ = self.session.cast(SessionMsg::TurnEvent {
+        self.emit_all(vec![kind]);
+    }
+
+    /// Events that belong together (an answer and the end of the turn) are committed together.
+    fn emit_all(&self, kinds: Vec<EventKind>) {
+        let _ = self.session.cast(SessionMsg::TurnEvents {
             turn_id: self.turn_id.clone(),
-            kind,
+            kinds,
         });
     }
 
     fn fail(&self, failure: TurnFailure) {
-        self.emit(EventKind::Error {
-            code: failure.code,
-            message: failure.message,
-        });
-        self.emit(EventKind::Stop {});
+        self.emit_all(vec![
+            EventKind::Error {
+                code: failure.code,
+                message: failure.message,
+            },
+            EventKind::Stop {},
+        ]);
     }
 }

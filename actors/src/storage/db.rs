@@ -23,11 +23,15 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const SCHEMA_VERSION: &[u8] = b"1";
 
 /// Opens (creating if needed) the database and makes sure every table exists.
-pub(crate) fn open(path: &Path) -> Result<Database, StorageError> {
+/// Opens (creating if needed) the database, with a page cache of `cache_bytes`.
+pub(crate) fn open(path: &Path, cache_bytes: usize) -> Result<Database, StorageError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| StorageError::Io(e.to_string()))?;
     }
-    let db = Database::create(path).map_err(redb::Error::from)?;
+    let db = redb::Builder::new()
+        .set_cache_size(cache_bytes)
+        .create(path)
+        .map_err(redb::Error::from)?;
     let txn = db.begin_write().map_err(redb::Error::from)?;
     {
         let mut meta = txn.open_table(META).map_err(redb::Error::from)?;
