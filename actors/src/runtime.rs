@@ -37,7 +37,7 @@ pub struct Services {
 /// Why the runtime could not start or answer.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
-    #[error("the actor system could not start: {0}")]
+    #[error("could not start: {0}")]
     Start(String),
     #[error(
         "invalid {what} id {id:?}: use 1 to 128 characters of letters, digits, '.', '_' or '-'"
@@ -183,7 +183,7 @@ impl Runtime {
             Arc::new(ToolRegistry::bundled().map_err(|e| RuntimeError::Start(e.to_string()))?);
         let (supervisor, join) = Actor::spawn(None, Supervisor, (Arc::new(settings), registry))
             .await
-            .map_err(|e| RuntimeError::Start(e.to_string()))?;
+            .map_err(|e| RuntimeError::Start(startup_cause(&e.to_string())))?;
         let services = ask(&supervisor, |reply| SupervisorMsg::GetServices { reply }).await?;
         let manager = ask(&supervisor, |reply| SupervisorMsg::GetManager { reply }).await?;
         Ok(Runtime {
@@ -303,6 +303,20 @@ impl Runtime {
     }
 }
 
+/// The innermost reason of a failed start: ractor wraps a child's startup failure in its
+/// parent's, each as `Actor panicked during startup '<inner>'`.
+fn startup_cause(message: &str) -> String {
+    const WRAPPER: &str = "Actor panicked during startup '";
+    let mut inner = message;
+    while let Some(rest) = inner
+        .strip_prefix(WRAPPER)
+        .and_then(|rest| rest.strip_suffix('\''))
+    {
+        inner = rest;
+    }
+    inner.to_string()
+}
+
 async fn ask<T: Send + 'static>(
     supervisor: &ActorRef<SupervisorMsg>,
     build: impl FnOnce(RpcReplyPort<T>) -> SupervisorMsg,
@@ -310,5 +324,18 @@ async fn ask<T: Send + 'static>(
     match supervisor.call(build, Some(QUERY_TIMEOUT)).await {
         Ok(CallResult::Success(value)) => Ok(value),
         _ => Err(RuntimeError::Start("the supervisor did not answer".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::startup_cause;
+
+    #[test]
+    fn the_innermost_startup_failure_is_kept() {
+        let nested =
+            "Actor panicked during startup 'Actor panicked during startup 'storage error: x''";
+        assert_eq!(startup_cause(nested), "storage error: x");
+        assert_eq!(startup_cause("plain"), "plain");
     }
 }

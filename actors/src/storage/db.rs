@@ -28,10 +28,19 @@ pub(crate) fn open(path: &Path, cache_bytes: usize) -> Result<Database, StorageE
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| StorageError::Io(e.to_string()))?;
     }
-    let db = redb::Builder::new()
+    let db = match redb::Builder::new()
         .set_cache_size(cache_bytes)
         .create(path)
-        .map_err(redb::Error::from)?;
+    {
+        Ok(db) => db,
+        Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+            return Err(StorageError::Database(format!(
+                "{} is in use by another okcvm process (a running server?); stop it or use another --data-dir",
+                path.display()
+            )))
+        }
+        Err(e) => return Err(redb::Error::from(e).into()),
+    };
     let txn = db.begin_write().map_err(redb::Error::from)?;
     {
         let mut meta = txn.open_table(META).map_err(redb::Error::from)?;
