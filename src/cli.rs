@@ -1,4 +1,4 @@
-//! The command line: `okcvm exec`, `okcvm tools`, `okcvm config`.
+//! The command line: `okcvm run`, `okcvm exec`, `okcvm tools`, `okcvm tokens`, `okcvm config`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +9,8 @@ use okcvm_actors::config::Settings;
 
 mod config_cmd;
 mod exec;
+mod run;
+mod tokens;
 mod tools;
 
 #[derive(Debug, Parser)]
@@ -46,11 +48,16 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start the HTTP server and the web console.
+    Run(run::RunArgs),
     /// Run one turn of the agent and stream it to the terminal.
     Exec(exec::ExecArgs),
     /// List the tools or call one.
     #[command(subcommand)]
     Tools(tools::ToolsCommand),
+    /// Create, list or revoke API tokens (for `auth.mode: tokens`).
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
     /// Show or check the configuration.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
@@ -72,14 +79,25 @@ pub fn init_logging(cli: &Cli) {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Run(args) => run::run(&cli.global, args).await,
         Command::Exec(args) => exec::run(&cli.global, args).await,
         Command::Tools(command) => tools::run(&cli.global, command).await,
+        Command::Tokens(command) => tokens::run(&cli.global, command).await,
         Command::Config(command) => config_cmd::run(&cli.global, command).await,
     }
 }
 
 /// The settings from every layer, with this command's flags on top.
 pub(crate) fn load_settings(global: &GlobalArgs) -> anyhow::Result<Settings> {
+    load_settings_with(global, None, None)
+}
+
+/// [`load_settings`] with `--host` / `--port` of `okcvm run` on top.
+pub(crate) fn load_settings_with(
+    global: &GlobalArgs,
+    host: Option<String>,
+    port: Option<u16>,
+) -> anyhow::Result<Settings> {
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let options = crate::config::LoadOptions {
         config_file: global.config.clone(),
@@ -88,6 +106,8 @@ pub(crate) fn load_settings(global: &GlobalArgs) -> anyhow::Result<Settings> {
             data_dir: global.data_dir.clone(),
             chat_model: global.chat_model.clone(),
             chat_base_url: global.chat_base_url.clone(),
+            host,
+            port,
         },
     };
     Ok(crate::config::load(&options, std::env::vars())?)

@@ -50,6 +50,10 @@ pub struct Overrides {
     pub chat_model: Option<String>,
     /// `--chat-base-url`
     pub chat_base_url: Option<String>,
+    /// `okcvm run --host`
+    pub host: Option<String>,
+    /// `okcvm run --port`
+    pub port: Option<u16>,
 }
 
 impl Overrides {
@@ -77,6 +81,14 @@ impl Overrides {
             "--chat-base-url",
             self.chat_base_url.clone(),
         );
+        set("server.host", "--host", self.host.clone());
+        if let Some(port) = self.port {
+            entries.push(Entry {
+                key: "server.port".into(),
+                origin: "--port".into(),
+                value: Value::from(port),
+            });
+        }
         Layer::new("command-line flag", entries)
     }
 }

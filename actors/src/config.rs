@@ -28,6 +28,12 @@ pub struct Settings {
     pub sessions: SessionSettings,
     /// The embedded database.
     pub storage: StorageSettings,
+    /// The HTTP server.
+    pub server: ServerSettings,
+    /// Who may call the API.
+    pub auth: AuthSettings,
+    /// Files users upload into a session's workspace.
+    pub uploads: UploadSettings,
     /// Workspaces and the processes that run in them.
     pub workspace: WorkspaceSettings,
 }
@@ -42,6 +48,9 @@ impl Default for Settings {
             agent: AgentSettings::default(),
             sessions: SessionSettings::default(),
             storage: StorageSettings::default(),
+            server: ServerSettings::default(),
+            auth: AuthSettings::default(),
+            uploads: UploadSettings::default(),
             workspace: WorkspaceSettings::default(),
         }
     }
@@ -183,6 +192,101 @@ pub struct StorageSettings {
 impl Default for StorageSettings {
     fn default() -> Self {
         Self { cache_mb: 64 }
+    }
+}
+
+/// The HTTP server.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    pub host: String,
+    /// Port to listen on.
+    pub port: u16,
+    /// The URL users reach this server at, used in links it hands out (deployed sites).
+    /// `None` means `http://<host>:<port>`.
+    pub public_url: Option<String>,
+    /// Browser origins allowed to call the API from another site (CORS). Empty: same origin only.
+    pub cors_origins: Vec<String>,
+    /// Allow `auth.mode: none` on an address other than loopback. Anyone who can reach the
+    /// port then has full access.
+    pub allow_unauthenticated_remote: bool,
+    /// Largest JSON request body, KiB (conversation payloads have their own limit).
+    pub max_json_body_kb: u64,
+    /// Largest conversation payload stored through `/api/conversations`, KiB.
+    pub max_conversation_kb: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8000,
+            public_url: None,
+            cors_origins: Vec::new(),
+            allow_unauthenticated_remote: false,
+            max_json_body_kb: 256,
+            max_conversation_kb: 4096,
+        }
+    }
+}
+
+impl ServerSettings {
+    /// The base URL for links: `public_url` without a trailing slash, else from host and port.
+    pub fn base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}:{}", self.host, self.port),
+        }
+    }
+}
+
+/// Who may call the API.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    pub mode: AuthMode,
+}
+
+/// How callers are identified.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// No authentication: every caller is tenant `local`. For loopback use.
+    #[default]
+    None,
+    /// Every call needs `Authorization: Bearer <token>`; the token names the tenant.
+    Tokens,
+}
+
+/// Limits on uploaded files.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadSettings {
+    /// Files a session may hold in its `upload/` folder.
+    pub max_files: usize,
+    /// Largest single file, MiB.
+    pub max_file_mb: u64,
+    /// Total size of a session's uploads, MiB.
+    pub session_quota_mb: u64,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        Self {
+            max_files: 100,
+            max_file_mb: 100,
+            session_quota_mb: 1024,
+        }
+    }
+}
+
+impl UploadSettings {
+    pub fn max_file_bytes(&self) -> u64 {
+        self.max_file_mb.saturating_mul(1 << 20)
+    }
+    pub fn session_quota_bytes(&self) -> u64 {
+        self.session_quota_mb.saturating_mul(1 << 20)
     }
 }
 

@@ -41,8 +41,44 @@ pub(crate) fn problems(settings: &Settings) -> Vec<String> {
             );
         }
     }
-    if settings.storage.cache_mb == 0 {
-        problem("storage.cache_mb", "must be at least 1".into());
+    for (key, value) in [
+        ("storage.cache_mb", settings.storage.cache_mb),
+        ("server.max_json_body_kb", settings.server.max_json_body_kb),
+        (
+            "server.max_conversation_kb",
+            settings.server.max_conversation_kb,
+        ),
+        ("uploads.max_files", settings.uploads.max_files as u64),
+        ("uploads.max_file_mb", settings.uploads.max_file_mb),
+        (
+            "uploads.session_quota_mb",
+            settings.uploads.session_quota_mb,
+        ),
+    ] {
+        if value == 0 {
+            problem(key, "must be at least 1".into());
+        }
+    }
+    if settings.server.host.trim().is_empty() {
+        problem("server.host", "must not be empty".into());
+    }
+    if let Some(url) = &settings.server.public_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            problem(
+                "server.public_url",
+                format!("must start with http:// or https://, got {url:?}"),
+            );
+        }
+    }
+    for origin in &settings.server.cors_origins {
+        if origin == "*" || !(origin.starts_with("http://") || origin.starts_with("https://")) {
+            problem(
+                "server.cors_origins",
+                format!(
+                    "each origin must be a full http(s) origin, not a wildcard; got {origin:?}"
+                ),
+            );
+        }
     }
     if llm.max_backoff_s < llm.initial_backoff_s {
         problem(
