@@ -1,5 +1,7 @@
-//! The `okcvm` binary's library: configuration loading, the command line, and (later) the
-//! HTTP server. The actor core lives in the `okcvm-actors` crate.
+//! The `okcvm` binary's library: configuration loading, the command line, and the HTTP
+//! server. The actor core lives in the `okcvm-actors` crate.
 
+pub mod app;
 pub mod cli;
 pub mod config;
+pub mod http;

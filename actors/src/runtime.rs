@@ -21,6 +21,8 @@ use crate::storage::{SessionRecord, StorageActor, StorageArgs, StorageError, Sto
 use crate::tool::{ToolActor, ToolMsg, ToolRegistry};
 use crate::SessionKey;
 
+mod store;
+
 /// Longest wait for a query to one of the core actors.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -274,9 +276,15 @@ impl Runtime {
         }
     }
 
-    /// Stops every actor: sessions first (their running turns end and are found interrupted
-    /// on the next start), then the core actors; the store commits what it holds and closes.
+    /// Stops every actor (see [`Runtime::stop_all`]) and waits for the actor system to end.
     pub async fn shutdown(self) {
+        self.stop_all().await;
+        let _ = self.join.await;
+    }
+
+    /// Stops every actor: sessions first (a running turn is recorded as interrupted), then the
+    /// core actors; the store commits what it holds and closes.
+    pub async fn stop_all(&self) {
         let wait = Some(Duration::from_secs(10));
         // The supervisor is told first so the children stopping below is not taken for a
         // failure, and stopped last: stopping it first would kill its children, skipping their
@@ -294,7 +302,6 @@ impl Runtime {
         let _ = self.services.llm.stop_and_wait(None, wait).await;
         let _ = self.services.storage.stop_and_wait(None, wait).await;
         let _ = self.supervisor.stop_and_wait(None, wait).await;
-        let _ = self.join.await;
     }
 
     /// Resolves when the actor system stops on its own (a core actor failed).

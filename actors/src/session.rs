@@ -22,11 +22,13 @@ use crate::SessionKey;
 
 mod events;
 mod handle;
+mod lifecycle;
 mod payload;
 mod request;
 mod turn;
 
 pub use handle::{SessionHandle, Subscription};
+pub use lifecycle::ClearReport;
 
 pub use events::EventBatch;
 use events::EventLog;
@@ -148,6 +150,11 @@ pub enum SessionMsg {
         name: String,
         arguments: String,
         reply: RpcReplyPort<ToolCallOutcome>,
+    },
+    /// Delete the history, events and to-do list and empty the workspace (not while a turn
+    /// runs).
+    Clear {
+        reply: RpcReplyPort<Result<ClearReport, SessionError>>,
     },
     /// Make the newest leaf under `message_id` the active one.
     SwitchBranch {
@@ -448,9 +455,19 @@ impl Actor for SessionActor {
                     myself.stop(Some(crate::manager::HIBERNATED.into()));
                 }
             }
+            SessionMsg::Clear { reply } => lifecycle::clear(state, reply)?,
             #[cfg(feature = "testing")]
             SessionMsg::Crash => panic!("fault injected into session {}", state.key),
         }
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<SessionMsg>,
+        state: &mut SessionState,
+    ) -> Result<(), ActorProcessingErr> {
+        lifecycle::interrupt_running_turn(state).await;
         Ok(())
     }
 }

@@ -51,6 +51,10 @@ pub struct SessionRecord {
     pub active_leaf: Option<String>,
     /// Set while a turn runs; still set after a crash, which is how the interruption is found.
     pub running_turn: Option<String>,
+    /// Event numbers continue above this after the history is cleared (its events deleted),
+    /// so a client resuming from an old number never misses a new event.
+    #[serde(default)]
+    pub seq_floor: u64,
 }
 
 /// A session as stored.
@@ -70,6 +74,8 @@ pub struct WriteBatch {
     pub messages: Vec<Message>,
     pub events: Vec<Arc<Event>>,
     pub todos: Option<Vec<Todo>>,
+    /// Delete the session's messages, events and to-do list before writing the rest.
+    pub clear: bool,
 }
 
 impl WriteBatch {
@@ -80,6 +86,7 @@ impl WriteBatch {
             messages: Vec::new(),
             events: Vec::new(),
             todos: None,
+            clear: false,
         }
     }
 }
@@ -111,6 +118,34 @@ pub enum StorageMsg {
     ListSessions {
         tenant: String,
         reply: RpcReplyPort<Result<Vec<(String, SessionRecord)>, StorageError>>,
+    },
+    /// Store (or with `None` delete) a client's conversation payload; replies whether a
+    /// payload was there before.
+    PutConversation {
+        tenant: String,
+        id: String,
+        payload: Option<Vec<u8>>,
+        reply: RpcReplyPort<Result<bool, StorageError>>,
+    },
+    GetConversation {
+        tenant: String,
+        id: String,
+        reply: RpcReplyPort<Result<Option<Vec<u8>>, StorageError>>,
+    },
+    /// Every conversation payload of a tenant, in id order.
+    ListConversations {
+        tenant: String,
+        reply: RpcReplyPort<Result<Vec<Vec<u8>>, StorageError>>,
+    },
+    /// A server-wide setting (`None` deletes it).
+    PutSetting {
+        name: String,
+        value: Option<Vec<u8>>,
+        reply: RpcReplyPort<Result<(), StorageError>>,
+    },
+    GetSetting {
+        name: String,
+        reply: RpcReplyPort<Result<Option<Vec<u8>>, StorageError>>,
     },
 }
 
@@ -197,6 +232,32 @@ impl Actor for StorageActor {
             StorageMsg::ListSessions { tenant, reply } => {
                 read(state, reply, move |db| db::list_sessions(db, &tenant));
             }
+            // Small writes outside any session run as their own transaction on the blocking
+            // pool; redb serialises them with the writer thread's.
+            StorageMsg::PutConversation {
+                tenant,
+                id,
+                payload,
+                reply,
+            } => read(state, reply, move |db| {
+                db::put_conversation(db, &tenant, &id, payload.as_deref())
+            }),
+            StorageMsg::GetConversation { tenant, id, reply } => {
+                read(state, reply, move |db| {
+                    db::get_conversation(db, &tenant, &id)
+                });
+            }
+            StorageMsg::ListConversations { tenant, reply } => {
+                read(state, reply, move |db| db::list_conversations(db, &tenant));
+            }
+            StorageMsg::PutSetting { name, value, reply } => {
+                read(state, reply, move |db| {
+                    db::put_setting(db, &name, value.as_deref())
+                });
+            }
+            StorageMsg::GetSetting { name, reply } => {
+                read(state, reply, move |db| db::get_setting(db, &name));
+            }
         }
         Ok(())
     }
@@ -236,7 +297,7 @@ impl Actor for StorageActor {
     }
 }
 
-/// Runs a read on the blocking pool and replies from there.
+/// Runs a read (or a small write) on the blocking pool and replies from there.
 fn read<T: Send + 'static>(
     state: &StorageState,
     reply: RpcReplyPort<Result<T, StorageError>>,

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 mod paths;
 mod process;
+pub mod view;
 
 pub use paths::PathError;
 pub use process::{run_command, sandbox_mode, CommandOutcome, CommandSpec, EnvSource, SandboxMode};
@@ -30,6 +31,13 @@ impl Workspace {
         let root = root.into();
         std::fs::create_dir_all(root.join("output"))?;
         std::fs::create_dir_all(root.join("upload"))?;
+        Ok(Self {
+            root: Arc::new(root.canonicalize()?),
+        })
+    }
+
+    /// A handle on an existing directory, creating nothing (for serving files from it).
+    pub fn existing(root: &Path) -> std::io::Result<Self> {
         Ok(Self {
             root: Arc::new(root.canonicalize()?),
         })

@@ -1,10 +1,14 @@
-//! `okcvm run`: the HTTP server and the web console.
+//! `okcvm run`: the HTTP server and the web console, until SIGINT or SIGTERM.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use anyhow::Context;
 use clap::Args;
+use okcvm_actors::config::AuthMode;
 
 use super::GlobalArgs;
+use crate::http::Authenticator;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -17,6 +21,46 @@ pub struct RunArgs {
 }
 
 pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let _settings = super::load_settings_with(global, args.host, args.port)?;
-    anyhow::bail!("the server is not available in this build yet")
+    let settings = super::load_settings_with(global, args.host, args.port)?;
+    crate::app::check_exposure(&settings)?;
+    let auth = authenticator(&settings)?;
+    let bind = format!("{}:{}", settings.server.host, settings.server.port);
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .with_context(|| format!("listening on {bind}"))?;
+    let server = crate::app::start(settings.clone(), listener, auth).await?;
+    let console = if settings.server.port == 0 || settings.server.public_url.is_none() {
+        format!("{}/ui/", server.url())
+    } else {
+        format!("{}/ui/", settings.server.base_url())
+    };
+    println!("OKCVM is running: {console}");
+    println!("Data directory: {}", settings.data_dir.display());
+    if settings.chat.is_none() {
+        println!("No chat model is configured yet: set it in the console's Settings or with OKCVM_CHAT_MODEL and OKCVM_CHAT_BASE_URL.");
+    }
+    wait_for_signal().await?;
+    eprintln!("shutting down: ending streams, recording running turns as interrupted…");
+    server.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn authenticator(
+    settings: &okcvm_actors::config::Settings,
+) -> anyhow::Result<Option<Arc<dyn Authenticator>>> {
+    match settings.auth.mode {
+        AuthMode::None => Ok(None),
+        AuthMode::Tokens => anyhow::bail!("auth.mode: tokens is not available in this build yet"),
+    }
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    Ok(())
 }

@@ -86,6 +86,12 @@ impl SessionHandle {
         .await?
     }
 
+    /// Deletes the history, events and to-do list and empties the workspace. Refused with
+    /// [`SessionError::TurnInProgress`] while a turn runs.
+    pub async fn clear(&self) -> Result<super::ClearReport, SessionError> {
+        self.ask(|reply| SessionMsg::Clear { reply }).await?
+    }
+
     /// Runs one tool in this session's workspace, outside any turn.
     pub async fn call_tool(
         &self,

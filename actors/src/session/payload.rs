@@ -50,6 +50,22 @@ pub(crate) struct TurnSummary<'a> {
     pub elapsed: Duration,
     pub steps: u32,
     pub tool_calls: &'a [ToolCallRecord],
+    /// The last entries of the active branch, oldest first.
+    pub vm_history: &'a [crate::history::Message],
+    /// `artifacts`, `workspace_state` and `uploads`, read from the workspace after the turn.
+    pub workspace: serde_json::Map<String, Value>,
+}
+
+/// Entries of the active branch the payload repeats (`vm_history`).
+pub(crate) const VM_HISTORY_ENTRIES: usize = 25;
+
+/// The newest tool result that carries `key` in its payload.
+fn newest_payload<'a>(calls: &'a [ToolCallRecord], key: &str) -> Option<&'a Value> {
+    calls
+        .iter()
+        .rev()
+        .filter_map(|c| c.payload.as_ref()?.get(key))
+        .find(|v| !v.is_null())
 }
 
 pub(crate) fn final_payload(turn: &TurnSummary<'_>) -> Value {
@@ -75,7 +91,7 @@ pub(crate) fn final_payload(turn: &TurnSummary<'_>) -> Value {
             turn.steps
         ),
     };
-    json!({
+    let mut payload = json!({
         "reply": turn.reply,
         "turn_id": turn.turn_id,
         "message_id": turn.message_id,
@@ -90,7 +106,14 @@ pub(crate) fn final_payload(turn: &TurnSummary<'_>) -> Value {
         },
         "usage": turn.usage,
         "tool_calls": turn.tool_calls,
-    })
+        "web_preview": newest_payload(turn.tool_calls, "web_preview"),
+        "ppt_slides": newest_payload(turn.tool_calls, "ppt_slides").cloned().unwrap_or_else(|| json!([])),
+        "vm_history": turn.vm_history,
+    });
+    if let Value::Object(map) = &mut payload {
+        map.extend(turn.workspace.clone());
+    }
+    payload
 }
 
 #[cfg(test)]
@@ -112,6 +135,8 @@ mod tests {
             elapsed: Duration::from_millis(1234),
             steps: 1,
             tool_calls: &[],
+            vm_history: &[],
+            workspace: serde_json::Map::new(),
         };
         let payload = final_payload(&base);
         assert_eq!(payload["meta"]["tokensIn"], "12 tokens");

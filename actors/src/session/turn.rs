@@ -13,7 +13,7 @@ use ractor::{ActorRef, RpcReplyPort};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::payload::{final_payload, ToolCallRecord, TurnStatus, TurnSummary};
+use super::payload::{final_payload, ToolCallRecord, TurnStatus, TurnSummary, VM_HISTORY_ENTRIES};
 use super::request::wire_messages;
 use super::{SessionError, SessionMsg, TurnStarted};
 use crate::event::{preview, EventKind, ToolStatus, EVENT_PREVIEW_CHARS};
@@ -139,6 +139,15 @@ impl TurnTask {
         }));
         match turn.run_loop().await {
             Ok((status, reply, message_id)) => {
+                let root = turn.tool_ctx.workspace.root().to_path_buf();
+                let session_id = turn.tool_ctx.session.session.clone();
+                let limits = turn.services.settings.uploads.clone();
+                let workspace = tokio::task::spawn_blocking(move || {
+                    crate::workspace::view::payload_fields(&root, &session_id, &limits)
+                })
+                .await
+                .unwrap_or_default();
+                let recent = turn.history.len().saturating_sub(VM_HISTORY_ENTRIES);
                 let payload = final_payload(&TurnSummary {
                     turn_id: &turn.turn_id,
                     message_id: message_id.as_deref(),
@@ -149,6 +158,8 @@ impl TurnTask {
                     elapsed: started_at.elapsed(),
                     steps: turn.steps,
                     tool_calls: &turn.tool_calls,
+                    vm_history: &turn.history[recent..],
+                    workspace,
                 });
                 turn.emit_all(vec![EventKind::Final { payload }, EventKind::Stop {}]);
             }

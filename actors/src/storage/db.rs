@@ -18,6 +18,10 @@ const MESSAGES: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::ne
 const EVENTS: TableDefinition<(&str, &str, u64), &[u8]> = TableDefinition::new("events");
 const TODOS: TableDefinition<SessionKeyCols, &[u8]> = TableDefinition::new("todos");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// (tenant, conversation id) -> the client's payload, stored as sent.
+const CONVERSATIONS: TableDefinition<SessionKeyCols, &[u8]> = TableDefinition::new("conversations");
+/// Server-wide settings changed at runtime (`/api/config`).
+const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
 
 /// Bumped when the stored layout changes incompatibly.
 const SCHEMA_VERSION: &[u8] = b"1";
@@ -66,6 +70,8 @@ pub(crate) fn open(path: &Path, cache_bytes: usize) -> Result<Database, StorageE
         txn.open_table(MESSAGES).map_err(redb::Error::from)?;
         txn.open_table(EVENTS).map_err(redb::Error::from)?;
         txn.open_table(TODOS).map_err(redb::Error::from)?;
+        txn.open_table(CONVERSATIONS).map_err(redb::Error::from)?;
+        txn.open_table(SETTINGS).map_err(redb::Error::from)?;
     }
     txn.commit().map_err(redb::Error::from)?;
     Ok(db)
@@ -84,6 +90,15 @@ pub(crate) fn write_batches<'a>(
         let mut todos = txn.open_table(TODOS).map_err(redb::Error::from)?;
         for batch in batches {
             let (t, s) = (batch.key.tenant.as_str(), batch.key.session.as_str());
+            if batch.clear {
+                messages
+                    .retain_in((t, s, "")..=(t, s, "\u{10FFFF}"), |_, _| false)
+                    .map_err(redb::Error::from)?;
+                events
+                    .retain_in((t, s, 0)..=(t, s, u64::MAX), |_, _| false)
+                    .map_err(redb::Error::from)?;
+                todos.remove((t, s)).map_err(redb::Error::from)?;
+            }
             if let Some(record) = &batch.record {
                 sessions
                     .insert((t, s), encode(record)?.as_slice())
@@ -143,7 +158,8 @@ pub(crate) fn load_session(
     {
         Some(row) => row.map_err(redb::Error::from)?.0.value().2,
         None => 0,
-    };
+    }
+    .max(record.seq_floor);
     Ok(Some(StoredSession {
         record,
         messages,
@@ -209,6 +225,79 @@ pub(crate) fn list_sessions(
         out.push((ks.to_string(), decode(v.value())?));
     }
     Ok(out)
+}
+
+pub(crate) fn put_conversation(
+    db: &Database,
+    tenant: &str,
+    id: &str,
+    payload: Option<&[u8]>,
+) -> Result<bool, StorageError> {
+    let txn = db.begin_write().map_err(redb::Error::from)?;
+    let existed = {
+        let mut table = txn.open_table(CONVERSATIONS).map_err(redb::Error::from)?;
+        let previous = match payload {
+            Some(payload) => table.insert((tenant, id), payload),
+            None => table.remove((tenant, id)),
+        }
+        .map_err(redb::Error::from)?;
+        previous.is_some()
+    };
+    txn.commit().map_err(redb::Error::from)?;
+    Ok(existed)
+}
+
+pub(crate) fn get_conversation(
+    db: &Database,
+    tenant: &str,
+    id: &str,
+) -> Result<Option<Vec<u8>>, StorageError> {
+    let txn = db.begin_read().map_err(redb::Error::from)?;
+    let table = txn.open_table(CONVERSATIONS).map_err(redb::Error::from)?;
+    let value = table.get((tenant, id)).map_err(redb::Error::from)?;
+    Ok(value.map(|v| v.value().to_vec()))
+}
+
+pub(crate) fn list_conversations(
+    db: &Database,
+    tenant: &str,
+) -> Result<Vec<Vec<u8>>, StorageError> {
+    let txn = db.begin_read().map_err(redb::Error::from)?;
+    let table = txn.open_table(CONVERSATIONS).map_err(redb::Error::from)?;
+    let mut out = Vec::new();
+    for row in table.range((tenant, "")..).map_err(redb::Error::from)? {
+        let (k, v) = row.map_err(redb::Error::from)?;
+        if k.value().0 != tenant {
+            break;
+        }
+        out.push(v.value().to_vec());
+    }
+    Ok(out)
+}
+
+pub(crate) fn put_setting(
+    db: &Database,
+    name: &str,
+    value: Option<&[u8]>,
+) -> Result<(), StorageError> {
+    let txn = db.begin_write().map_err(redb::Error::from)?;
+    {
+        let mut table = txn.open_table(SETTINGS).map_err(redb::Error::from)?;
+        match value {
+            Some(value) => table.insert(name, value).map(drop),
+            None => table.remove(name).map(drop),
+        }
+        .map_err(redb::Error::from)?;
+    }
+    txn.commit().map_err(redb::Error::from)?;
+    Ok(())
+}
+
+pub(crate) fn get_setting(db: &Database, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
+    let txn = db.begin_read().map_err(redb::Error::from)?;
+    let table = txn.open_table(SETTINGS).map_err(redb::Error::from)?;
+    let value = table.get(name).map_err(redb::Error::from)?;
+    Ok(value.map(|v| v.value().to_vec()))
 }
 
 fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, StorageError> {

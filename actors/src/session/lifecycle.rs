@@ -1,0 +1,157 @@
+//! The parts of a session's life outside turns: clearing its history and workspace, and what
+//! happens to a running turn when the session is stopped.
+
+use std::path::Path;
+
+use ractor::{ActorProcessingErr, RpcReplyPort};
+use serde::Serialize;
+
+use super::{send_write, SessionError, SessionState};
+use crate::event::EventKind;
+use crate::history::HistoryTree;
+use crate::storage::WriteBatch;
+
+/// What clearing a session removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ClearReport {
+    /// History entries deleted (every branch).
+    pub cleared_messages: usize,
+    /// Files and folders deleted from the workspace (uploads included).
+    pub removed_files: usize,
+}
+
+/// Deletes the session's history, events and to-do list and empties its workspace. Refused
+/// while a turn runs. Event numbers continue from where they were.
+pub(super) fn clear(
+    state: &mut SessionState,
+    reply: RpcReplyPort<Result<ClearReport, SessionError>>,
+) -> Result<(), ActorProcessingErr> {
+    if state.running.is_some() {
+        let _ = reply.send(Err(SessionError::TurnInProgress));
+        return Ok(());
+    }
+    let cleared_messages = state.tree.len();
+    state.tree = HistoryTree::default();
+    if let Ok(mut read) = state.files_read.lock() {
+        read.clear();
+    }
+    state.record.active_leaf = None;
+    state.record.seq_floor = state.log.last_assigned();
+    state.record.updated_ms = crate::ids::now_ms();
+
+    let mut batch = WriteBatch::new(state.key.clone());
+    batch.clear = true;
+    batch.record = Some(state.record.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    send_write(
+        &state.services.storage,
+        batch,
+        Box::new(move |result| {
+            let _ = tx.send(result);
+        }),
+    )?;
+    let root = state.workspace.root().to_path_buf();
+    tokio::spawn(async move {
+        let result = match rx.await {
+            Ok(Ok(())) => tokio::task::spawn_blocking(move || empty_dir(&root))
+                .await
+                .map_err(|_| SessionError::Unavailable)
+                .and_then(|removed| {
+                    removed.map_err(|e| {
+                        tracing::error!(error = %e, "emptying a workspace failed");
+                        SessionError::Unavailable
+                    })
+                })
+                .map(|removed_files| ClearReport {
+                    cleared_messages,
+                    removed_files,
+                }),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(SessionError::Unavailable),
+        };
+        let _ = reply.send(result);
+    });
+    Ok(())
+}
+
+/// Removes everything inside `dir` (never `dir` itself, never following symlinks); returns
+/// how many entries went.
+fn empty_dir(dir: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            removed += count_entries(&path)? + 1;
+            std::fs::remove_dir_all(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+fn count_entries(dir: &Path) -> std::io::Result<usize> {
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        count += 1;
+        if entry.file_type()?.is_dir() {
+            count += count_entries(&entry.path())?;
+        }
+    }
+    Ok(count)
+}
+
+/// A session stopped while its turn ran (the server is shutting down): cancel the turn and
+/// record, durably, that it was interrupted, so every client sees why it ended.
+pub(super) async fn interrupt_running_turn(state: &mut SessionState) {
+    let Some(turn) = state.running.take() else {
+        return;
+    };
+    turn.cancel.cancel();
+    let mut batch = WriteBatch::new(state.key.clone());
+    batch.events = state.log.take_pending();
+    for kind in [
+        EventKind::Error {
+            code: "turn_interrupted".into(),
+            message: "The turn was interrupted because the server stopped while it was running. Send a message to continue.".into(),
+        },
+        EventKind::Stop {},
+    ] {
+        batch.events.push(state.log.make(Some(turn.id.clone()), kind));
+    }
+    state.record.running_turn = None;
+    state.record.updated_ms = crate::ids::now_ms();
+    batch.record = Some(state.record.clone());
+    let events = batch.events.clone();
+    match crate::storage::commit(&state.services.storage, batch).await {
+        Ok(()) => state.log.publish(events),
+        Err(e) => {
+            tracing::error!(session = %state.key, error = %e, "could not record the interrupted turn")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emptying_a_folder_counts_and_removes_everything_inside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("output/deep")).unwrap();
+        std::fs::write(dir.path().join("output/deep/a.txt"), "a").unwrap();
+        std::fs::write(dir.path().join("b.txt"), "b").unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("link")).unwrap();
+        assert_eq!(empty_dir(dir.path()).unwrap(), 5);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert!(std::path::Path::new("/etc").exists());
+    }
+}

@@ -1,0 +1,172 @@
+//! The server's life: start the actor runtime, lay stored `/api/config` changes over the
+//! settings, serve the routes on a listener, and on shutdown end every event stream, record
+//! running turns as interrupted, and close the store.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use okcvm_actors::config::{AuthMode, Settings};
+use okcvm_actors::Runtime;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::http::settings::{self, Endpoints};
+use crate::http::{App, Authenticator};
+
+/// Longest wait for open connections to finish once shutdown begins.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A server that is accepting connections.
+pub struct RunningServer {
+    /// The address it listens on (the real port when 0 was asked for).
+    pub addr: SocketAddr,
+    app: Arc<App>,
+    serve: JoinHandle<()>,
+}
+
+/// Refuses to serve without authentication on an address others can reach, unless told to.
+pub fn check_exposure(settings: &Settings) -> anyhow::Result<()> {
+    if settings.auth.mode != AuthMode::None || settings.server.allow_unauthenticated_remote {
+        return Ok(());
+    }
+    let host = settings.server.host.trim();
+    let loopback = host == "localhost"
+        || host
+            .parse::<IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false);
+    if loopback {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to listen on {host} with authentication off: anyone who can reach it would have \
+         full access. Use auth.mode: tokens (see `okcvm tokens create`), listen on 127.0.0.1, or \
+         set server.allow_unauthenticated_remote: true if something in front of OKCVM \
+         authenticates"
+    )
+}
+
+/// Starts the runtime and serves on `listener`.
+pub async fn start(
+    settings: Settings,
+    listener: TcpListener,
+    auth: Option<Arc<dyn Authenticator>>,
+) -> anyhow::Result<RunningServer> {
+    let addr = listener
+        .local_addr()
+        .context("reading the listening address")?;
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "creating the data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
+    let staging_dir = settings.data_dir.join("staging");
+    let sites_dir = settings.data_dir.join("sites");
+    for dir in [&staging_dir, &sites_dir] {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    // A batch cut short by a crash leaves files here; none of them belong to anyone now.
+    clear_dir(&staging_dir);
+
+    let runtime = Runtime::start(settings.clone()).await?;
+    let mut endpoints = Endpoints::from_settings(&settings);
+    let stored = settings::decode_stored(runtime.get_setting(settings::STORED_SETTING).await?);
+    if !stored.is_empty() {
+        endpoints.apply_stored(&stored);
+        if stored.contains_key("chat") {
+            runtime
+                .configure_chat(endpoints.get("chat").cloned())
+                .await?;
+        }
+    }
+
+    let app = Arc::new(App {
+        runtime,
+        settings,
+        endpoints: RwLock::new(endpoints),
+        auth,
+        started: Instant::now(),
+        shutdown: CancellationToken::new(),
+        staging_dir,
+        sites_dir,
+        config_lock: tokio::sync::Mutex::new(()),
+    });
+    let routes = crate::http::routes(app.clone());
+    let stop = app.shutdown.clone();
+    let serve = tokio::spawn(async move {
+        warp::serve(routes)
+            .incoming(listener)
+            .graceful(async move { stop.cancelled().await })
+            .run()
+            .await;
+    });
+    Ok(RunningServer { addr, app, serve })
+}
+
+impl RunningServer {
+    /// The base URL of the server, e.g. `http://127.0.0.1:8000`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, ends event streams, waits for open requests (up to a limit), then
+    /// stops every actor: running turns are recorded as interrupted and the store is closed.
+    pub async fn shutdown(self) {
+        self.app.shutdown.cancel();
+        let mut serve = self.serve;
+        if tokio::time::timeout(DRAIN_TIMEOUT, &mut serve)
+            .await
+            .is_err()
+        {
+            tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
+            serve.abort();
+        }
+        match Arc::try_unwrap(self.app) {
+            Ok(app) => app.runtime.shutdown().await,
+            Err(app) => {
+                // A request task still holds the app; stop the actors through it anyway.
+                tracing::warn!("requests still running at shutdown");
+                app.runtime.stop_all().await;
+            }
+        }
+    }
+}
+
+fn clear_dir(dir: &std::path::Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_off_is_refused_on_a_public_address_unless_allowed() {
+        let mut settings = Settings::default();
+        settings.server.host = "0.0.0.0".into();
+        assert!(check_exposure(&settings).is_err());
+        settings.server.allow_unauthenticated_remote = true;
+        assert!(check_exposure(&settings).is_ok());
+        settings.server.allow_unauthenticated_remote = false;
+        settings.auth.mode = AuthMode::Tokens;
+        assert!(check_exposure(&settings).is_ok());
+        for host in ["127.0.0.1", "::1", "localhost"] {
+            let mut local = Settings::default();
+            local.server.host = host.into();
+            assert!(check_exposure(&local).is_ok(), "{host}");
+        }
+    }
+}

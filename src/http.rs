@@ -1,0 +1,277 @@
+//! The HTTP API and the console, on warp: routing, the shared context, errors, and SSE.
+//!
+//! `routes` is the whole table. Handlers (in `api/`) are thin: they resolve tenant and session
+//! (`context`), ask an actor, and map the answer; every failure leaves as the same
+//! `{"detail", "code"}` body (`error`).
+
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use warp::filters::BoxedFilter;
+use warp::http::HeaderValue;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+pub mod api;
+pub mod context;
+pub mod error;
+pub mod mime;
+pub mod settings;
+pub mod sse;
+
+use context::{session, tenant, with_app};
+pub use context::{App, Authenticator};
+use error::ApiError;
+use settings::Endpoints;
+
+impl App {
+    /// The chat model in force, if any.
+    pub fn chat_model(&self) -> Option<String> {
+        self.endpoints_snapshot()
+            .get("chat")
+            .map(|e| e.model.clone())
+    }
+
+    pub fn endpoints_snapshot(&self) -> Endpoints {
+        self.endpoints.read().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    pub fn endpoints_view(&self) -> serde_json::Value {
+        self.endpoints_snapshot().public_view()
+    }
+
+    pub fn set_endpoints(&self, endpoints: Endpoints) {
+        if let Ok(mut current) = self.endpoints.write() {
+            *current = endpoints;
+        }
+    }
+}
+
+/// Holds `Endpoints` for [`App`]; a separate type so the lock is named in one place.
+pub type EndpointsCell = RwLock<Endpoints>;
+
+/// A handler's answer as a response: errors become the API's error body.
+fn respond(result: Result<Response, ApiError>) -> Response {
+    result.unwrap_or_else(ApiError::into_response)
+}
+
+/// Every route of the server.
+pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
+    let json_limit = app.settings.server.max_json_body_kb.saturating_mul(1024);
+    let conversation_limit = app.settings.server.max_conversation_kb.saturating_mul(1024);
+    let json_body = move || warp::body::content_length_limit(json_limit).and(warp::body::bytes());
+    let s = || session(app.clone());
+    let t = || tenant(app.clone());
+
+    let system = warp::path::end()
+        .and(warp::get())
+        .map(api::system::root_redirect)
+        .or(warp::path!("ui").and(warp::get()).map(|| {
+            warp::reply::with_header(
+                warp::reply::with_status(warp::reply(), warp::http::StatusCode::TEMPORARY_REDIRECT),
+                "location",
+                "/ui/",
+            )
+            .into_response()
+        }))
+        .unify()
+        .or(warp::path!("ui" / ..)
+            .and(warp::get())
+            .map(api::system::console))
+        .unify()
+        .or(warp::path!("api" / "health")
+            .and(warp::get())
+            .and(with_app(app.clone()))
+            .then(api::system::health)
+            .map(respond))
+        .unify()
+        .or(warp::path!("api" / "openapi.json")
+            .and(warp::get())
+            .map(api::system::openapi))
+        .unify()
+        .boxed();
+
+    let sessions = warp::path!("api" / "session" / "boot")
+        .and(warp::get())
+        .and(s())
+        .then(api::session::boot)
+        .map(respond)
+        .or(warp::path!("api" / "session" / "info")
+            .and(warp::get())
+            .and(s())
+            .then(api::session::info)
+            .map(respond))
+        .unify()
+        .or(warp::path!("api" / "session" / "history" / String)
+            .and(warp::get())
+            .and(s())
+            .then(api::session::history_entry)
+            .map(respond))
+        .unify()
+        .or(warp::path!("api" / "session" / "history")
+            .and(warp::delete())
+            .and(s())
+            .then(api::session::clear_history)
+            .map(respond))
+        .unify()
+        .boxed();
+
+    let turns = warp::path!("api" / "chat")
+        .and(warp::post())
+        .and(s())
+        .and(warp::header::optional::<String>("accept"))
+        .and(json_body())
+        .then(api::chat::chat)
+        .map(respond)
+        .or(warp::path!("api" / "session" / "stop")
+            .and(warp::post())
+            .and(s())
+            .then(api::chat::stop)
+            .map(respond))
+        .unify()
+        .or(warp::path!("api" / "session" / "events")
+            .and(warp::get())
+            .and(s())
+            .and(warp::header::optional::<String>("last-event-id"))
+            .and(warp::query::<std::collections::HashMap<String, String>>())
+            .then(api::chat::events)
+            .map(respond))
+        .unify()
+        .boxed();
+
+    let config = warp::path!("api" / "config")
+        .and(warp::get())
+        .and(t())
+        .then(api::config::get)
+        .map(respond)
+        .or(warp::path!("api" / "config")
+            .and(warp::post())
+            .and(t())
+            .and(json_body())
+            .then(api::config::post)
+            .map(respond))
+        .unify()
+        .boxed();
+
+    let conversation_body =
+        move || warp::body::content_length_limit(conversation_limit).and(warp::body::bytes());
+    let conversations = warp::path!("api" / "conversations")
+        .and(warp::get())
+        .and(t())
+        .then(api::conversations::list)
+        .map(respond)
+        .or(warp::path!("api" / "conversations")
+            .and(warp::post())
+            .and(t())
+            .and(conversation_body())
+            .then(api::conversations::create)
+            .map(respond))
+        .unify()
+        .or(warp::path!("api" / "conversations" / String)
+            .and(warp::put())
+            .and(t())
+            .and(conversation_body())
+            .then(api::conversations::update)
+            .map(respond))
+        .unify()
+        .or(warp::path!("api" / "conversations" / String)
+            .and(warp::delete())
+            .and(t())
+            .then(api::conversations::delete)
+            .map(respond))
+        .unify()
+        .boxed();
+
+    let files = warp::path!("api" / "session" / "workspace" / "files")
+        .and(warp::get())
+        .and(s())
+        .and(warp::query::<std::collections::HashMap<String, String>>())
+        .then(api::files::list)
+        .map(respond)
+        .or(warp::path("api")
+            .and(warp::path("session"))
+            .and(warp::path("workspace"))
+            .and(warp::path("files"))
+            .and(warp::path::tail())
+            .and(warp::get())
+            .and(s())
+            .then(api::files::download)
+            .map(respond))
+        .unify()
+        .boxed();
+
+    let sites = warp::path!("sites" / String)
+        .and(warp::get())
+        .map(api::sites::redirect_to_folder)
+        .or(warp::path("sites")
+            .and(warp::path::param::<String>())
+            .and(warp::path::tail())
+            .and(warp::get())
+            .and(with_app(app.clone()))
+            .then(api::sites::serve)
+            .map(respond))
+        .unify()
+        .boxed();
+
+    let table = system
+        .or(sessions)
+        .unify()
+        .or(turns)
+        .unify()
+        .or(config)
+        .unify()
+        .or(conversations)
+        .unify()
+        .or(files)
+        .unify()
+        .or(sites)
+        .unify();
+
+    let origins = app.settings.server.cors_origins.clone();
+    let table: BoxedFilter<(Response,)> = if origins.is_empty() {
+        table.boxed()
+    } else {
+        let cors = warp::cors()
+            .allow_origins(origins.iter().map(String::as_str))
+            .allow_credentials(true)
+            .allow_methods(["GET", "POST", "PUT", "DELETE"])
+            .allow_headers([
+                "content-type",
+                "authorization",
+                "x-okc-client-id",
+                "last-event-id",
+            ])
+            .expose_headers(["x-request-id", "x-okc-turn-id"])
+            .max_age(600);
+        table.with(cors).map(Reply::into_response).boxed()
+    };
+
+    warp::any()
+        .map(Instant::now)
+        .and(warp::method())
+        .and(warp::path::full())
+        .and(table.recover(error::recover).unify())
+        .map(access_log)
+        .boxed()
+}
+
+/// Tags the response with a request id and writes one log line for it.
+fn access_log(
+    started: Instant,
+    method: warp::http::Method,
+    path: warp::path::FullPath,
+    mut response: Response,
+) -> Response {
+    let request_id = okcvm_actors::ids::new_id();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    let status = response.status().as_u16();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::warn!(%request_id, %method, path = path.as_str(), status, elapsed_ms, "request failed");
+    } else {
+        tracing::info!(%request_id, %method, path = path.as_str(), status, elapsed_ms, "request");
+    }
+    response
+}

@@ -1,0 +1,42 @@
+//! `GET /api/config` and `POST /api/config`: the model and media endpoints, never a key.
+
+use bytes::Bytes;
+use warp::reply::Response;
+use warp::Reply;
+
+use crate::http::context::TenantCtx;
+use crate::http::error::{parse_json, ApiError};
+use crate::http::settings::{self, ConfigUpdate};
+
+pub async fn get(ctx: TenantCtx) -> Result<Response, ApiError> {
+    let view = ctx.app.endpoints_view();
+    Ok(warp::reply::json(&view).into_response())
+}
+
+/// Applies the sections present, stores them (they win over the file at the next start) and
+/// hands a changed chat endpoint to the model actor.
+pub async fn post(ctx: TenantCtx, body: Bytes) -> Result<Response, ApiError> {
+    let update: ConfigUpdate = parse_json(&body)?;
+    let app = &ctx.app;
+    // One change at a time, so two POSTs cannot interleave their read-modify-write.
+    let _guard = app.config_lock.lock().await;
+    let current = app.endpoints_snapshot();
+    let changes = update.resolve(&current)?;
+    let stored = settings::decode_stored(app.runtime.get_setting(settings::STORED_SETTING).await?);
+    let merged = settings::merge_stored(stored, &changes);
+    app.runtime
+        .put_setting(
+            settings::STORED_SETTING,
+            Some(settings::encode_stored(&merged)?),
+        )
+        .await?;
+    let mut next = current;
+    next.apply_stored(&changes);
+    if changes.contains_key("chat") {
+        app.runtime
+            .configure_chat(next.get("chat").cloned())
+            .await?;
+    }
+    app.set_endpoints(next);
+    Ok(warp::reply::json(&app.endpoints_view()).into_response())
+}

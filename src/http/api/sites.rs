@@ -1,0 +1,86 @@
+//! Deployed sites, served by this server under `/sites/<id>/`: an unguessable id per site,
+//! `index.html` for folders, and a sandbox policy so a page can never act with the console's
+//! origin (no cookies, no storage, no API calls as the user).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use okcvm_actors::workspace::Workspace;
+use warp::http::{header, StatusCode};
+use warp::reply::Response;
+use warp::Reply;
+
+use super::files::{file_response, percent_decode};
+use crate::http::context::App;
+use crate::http::error::ApiError;
+
+/// The policy every deployed page is served with: scripts run, but in an opaque origin.
+const SITE_CSP: &str =
+    "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads";
+
+/// A site id: 32 lower-case hex characters (128 random bits).
+pub fn is_site_id(id: &str) -> bool {
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// `GET /sites/<id>`: to the folder form, so relative links in the page work.
+pub fn redirect_to_folder(id: String) -> Response {
+    warp::reply::with_header(
+        warp::reply::with_status(warp::reply(), StatusCode::MOVED_PERMANENTLY),
+        header::LOCATION,
+        format!("/sites/{id}/"),
+    )
+    .into_response()
+}
+
+/// `GET /sites/<id>/<path>`
+pub async fn serve(
+    id: String,
+    tail: warp::path::Tail,
+    app: Arc<App>,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::not_found("site_not_found", "no such site or page");
+    if !is_site_id(&id) {
+        return Err(not_found());
+    }
+    let root = app.sites_dir.join(&id);
+    let relative = percent_decode(tail.as_str())?;
+    let path = tokio::task::spawn_blocking(move || -> Option<PathBuf> {
+        if !root.is_dir() {
+            return None;
+        }
+        let site = Workspace::existing(&root).ok()?;
+        let found = site.resolve_existing(&relative).ok()?;
+        if found.is_dir() {
+            let index = found.join("index.html");
+            index.is_file().then_some(index)
+        } else {
+            Some(found)
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal("reading a site failed", e))?
+    .ok_or_else(not_found)?;
+    let mut response = file_response(&path, false).await?;
+    response.headers_mut().insert(
+        "content-security-policy",
+        header::HeaderValue::from_static(SITE_CSP),
+    );
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_long_lower_hex_ids_are_site_ids() {
+        assert!(is_site_id("0123456789abcdef0123456789abcdef"));
+        assert!(!is_site_id("0123456789ABCDEF0123456789ABCDEF"));
+        assert!(!is_site_id("../etc"));
+        assert!(!is_site_id("abc"));
+    }
+}

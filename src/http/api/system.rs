@@ -1,0 +1,79 @@
+//! Routes about the server itself: health, the OpenAPI document, the console entry point.
+
+use serde_json::json;
+use warp::http::{header, StatusCode};
+use warp::reply::Response;
+use warp::Reply;
+
+use crate::http::context::App;
+use crate::http::error::ApiError;
+use std::sync::Arc;
+
+/// The OpenAPI document describing every route.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// The console page served at `/ui/`.
+const CONSOLE_INDEX: &str = include_str!("../../../frontend/index.html");
+
+/// `GET /api/health`
+pub async fn health(app: Arc<App>) -> Result<Response, ApiError> {
+    let sessions_live = app.runtime.live_sessions().await?;
+    let sandbox = match okcvm_actors::workspace::sandbox_mode() {
+        okcvm_actors::workspace::SandboxMode::Bubblewrap => "bubblewrap",
+        okcvm_actors::workspace::SandboxMode::Host => "none",
+    };
+    let mut warnings = Vec::new();
+    if sandbox == "none" {
+        warnings
+            .push("bubblewrap is not installed: commands run on the host with reduced isolation");
+    }
+    Ok(warp::reply::json(&json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_s": app.started.elapsed().as_secs(),
+        "sessions_live": sessions_live,
+        "auth": if app.auth.is_some() { "tokens" } else { "none" },
+        "sandbox": sandbox,
+        "chat_model": app.chat_model(),
+        "warnings": warnings,
+    }))
+    .into_response())
+}
+
+/// `GET /api/openapi.json`
+pub fn openapi() -> Response {
+    warp::reply::with_header(OPENAPI, header::CONTENT_TYPE, "application/json").into_response()
+}
+
+/// `GET /`: to the console.
+pub fn root_redirect() -> Response {
+    warp::reply::with_header(
+        warp::reply::with_status(warp::reply(), StatusCode::TEMPORARY_REDIRECT),
+        header::LOCATION,
+        "/ui/",
+    )
+    .into_response()
+}
+
+/// `GET /ui/`: the console, with headers that keep it from being framed or sniffed.
+pub fn console() -> Response {
+    let mut response = warp::reply::with_header(
+        CONSOLE_INDEX,
+        header::CONTENT_TYPE,
+        "text/html; charset=utf-8",
+    )
+    .into_response();
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            "content-security-policy",
+            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+    ] {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
+    response
+}

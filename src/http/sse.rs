@@ -1,0 +1,62 @@
+//! A session's events as server-sent events: `id: <seq>`, `event: <type>`, `data: <json with
+//! "type">`, keep-alive comments, and an end when the turn stops (chat) or the server shuts
+//! down (both).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use okcvm_actors::event::{Event, EventKind};
+use okcvm_actors::session::Subscription;
+use tokio_util::sync::CancellationToken;
+use warp::Reply;
+
+/// How often an idle stream sends a comment, so proxies and clients know it is alive.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// Whether a stream ends with the turn or follows the session until the client leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// End after the next `stop` event (a chat request's own turn).
+    Stop,
+    /// Never end on its own (`GET /api/session/events`).
+    Closed,
+}
+
+/// The SSE reply for a subscription.
+pub fn reply(subscription: Subscription, until: Until, shutdown: CancellationToken) -> impl Reply {
+    let events = frames(subscription, until).take_until(shutdown.cancelled_owned());
+    warp::sse::reply(
+        warp::sse::keep_alive()
+            .interval(KEEP_ALIVE)
+            .stream(events.map(Ok::<_, Infallible>)),
+    )
+}
+
+fn frames(subscription: Subscription, until: Until) -> impl Stream<Item = warp::sse::Event> {
+    futures::stream::unfold(Some(subscription), move |state| async move {
+        let mut subscription = state?;
+        match subscription.next().await {
+            Ok(event) => {
+                let done = until == Until::Stop && matches!(event.kind, EventKind::Stop {});
+                let next = (!done).then_some(subscription);
+                Some((frame(&event), next))
+            }
+            // The session could not be reached: end the stream; the client resumes from the
+            // last id it saw.
+            Err(e) => {
+                tracing::warn!(error = %e, "event stream ended: the session is unavailable");
+                None
+            }
+        }
+    })
+}
+
+/// One event as an SSE frame.
+pub fn frame(event: &Event) -> warp::sse::Event {
+    let data = serde_json::to_string(event).unwrap_or_else(|_| "{}".into());
+    warp::sse::Event::default()
+        .id(event.seq.to_string())
+        .event(event.kind.type_name())
+        .data(data)
+}
