@@ -55,29 +55,70 @@ fn respond(result: Result<Response, ApiError>) -> Response {
     result.unwrap_or_else(ApiError::into_response)
 }
 
+/// The request body, at most `limit` bytes (413 `body_too_large` beyond, whether or not a
+/// length was announced).
+fn limited_body(limit: u64) -> impl Filter<Extract = (bytes::Bytes,), Error = warp::Rejection> + Clone {
+    warp::header::optional::<u64>("content-length")
+        .and(warp::body::stream())
+        .and_then(move |length: Option<u64>, body| async move {
+            let too_large = || {
+                warp::reject::custom(ApiError::new(
+                    warp::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!("the request body is larger than this route's limit of {} KiB", limit / 1024),
+                ))
+            };
+            if length.is_some_and(|n| n > limit) {
+                return Err(too_large());
+            }
+            collect(body, limit).await.ok_or_else(too_large)
+        })
+}
+
+/// Reads a body stream into memory, giving up past `limit` bytes.
+async fn collect(
+    body: impl futures::Stream<Item = Result<impl bytes::Buf, warp::Error>>,
+    limit: u64,
+) -> Option<bytes::Bytes> {
+    use futures::StreamExt;
+    let mut out = bytes::BytesMut::new();
+    let mut body = std::pin::pin!(body);
+    while let Some(chunk) = body.next().await {
+        let mut chunk = chunk.ok()?;
+        if out.len() as u64 + chunk.remaining() as u64 > limit {
+            return None;
+        }
+        while chunk.has_remaining() {
+            let piece = chunk.chunk();
+            out.extend_from_slice(piece);
+            let n = piece.len();
+            chunk.advance(n);
+        }
+    }
+    Some(out.freeze())
+}
+
 /// Every route of the server.
 pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
     let json_limit = app.settings.server.max_json_body_kb.saturating_mul(1024);
     let conversation_limit = app.settings.server.max_conversation_kb.saturating_mul(1024);
-    let json_body = move || warp::body::content_length_limit(json_limit).and(warp::body::bytes());
+    let json_body = move || limited_body(json_limit);
     let s = || session(app.clone());
     let t = || tenant(app.clone());
 
     let system = warp::path::end()
         .and(warp::get())
-        .map(api::system::root_redirect)
-        .or(warp::path!("ui").and(warp::get()).map(|| {
-            warp::reply::with_header(
-                warp::reply::with_status(warp::reply(), warp::http::StatusCode::TEMPORARY_REDIRECT),
-                "location",
-                "/ui/",
-            )
-            .into_response()
-        }))
-        .unify()
-        .or(warp::path!("ui" / ..)
+        .map(|| api::system::redirect("/ui/"))
+        .or(warp::path("ui")
             .and(warp::get())
-            .map(api::system::console))
+            .and(warp::path::full())
+            .map(|full: warp::path::FullPath| {
+                if full.as_str() == "/ui" {
+                    api::system::redirect("/ui/")
+                } else {
+                    api::system::console()
+                }
+            }))
         .unify()
         .or(warp::path!("api" / "health")
             .and(warp::get())
@@ -153,8 +194,7 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .unify()
         .boxed();
 
-    let conversation_body =
-        move || warp::body::content_length_limit(conversation_limit).and(warp::body::bytes());
+    let conversation_body = move || limited_body(conversation_limit);
     let conversations = warp::path!("api" / "conversations")
         .and(warp::get())
         .and(t())
@@ -200,17 +240,14 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .unify()
         .boxed();
 
-    let sites = warp::path!("sites" / String)
+    let sites = warp::path("sites")
+        .and(warp::path::param::<String>())
+        .and(warp::path::tail())
+        .and(warp::path::full())
         .and(warp::get())
-        .map(api::sites::redirect_to_folder)
-        .or(warp::path("sites")
-            .and(warp::path::param::<String>())
-            .and(warp::path::tail())
-            .and(warp::get())
-            .and(with_app(app.clone()))
-            .then(api::sites::serve)
-            .map(respond))
-        .unify()
+        .and(with_app(app.clone()))
+        .then(api::sites::serve)
+        .map(respond)
         .boxed();
 
     let table = system

@@ -161,6 +161,7 @@ fn layers_override_in_order_defaults_file_env_flags() {
             data_dir: Some("from-flag".into()),
             chat_model: None,
             chat_base_url: Some("http://flag.example/v1".into()),
+            ..Overrides::default()
         },
         ..options_in(dir.path())
     };
@@ -187,6 +188,7 @@ fn flags_alone_can_configure_the_chat_model() {
             data_dir: None,
             chat_model: Some("llama3".into()),
             chat_base_url: Some("http://127.0.0.1:11434/v1".into()),
+            ..Overrides::default()
         },
         ..options_in(dir.path())
     };

@@ -5,12 +5,15 @@
 //!   (`..`, other absolute paths, symbolic links, hard links), for the file tools;
 //! - `process` runs commands in it: their own process group, a rebuilt environment, capped
 //!   output, a timeout that kills the whole group, and bubblewrap where it works.
+//!
+//! [`uploads`] keeps the files users upload, in the workspace's `upload/` folder.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod paths;
 mod process;
+pub mod uploads;
 pub mod view;
 
 pub use paths::PathError;

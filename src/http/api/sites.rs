@@ -27,7 +27,7 @@ pub fn is_site_id(id: &str) -> bool {
 }
 
 /// `GET /sites/<id>`: to the folder form, so relative links in the page work.
-pub fn redirect_to_folder(id: String) -> Response {
+fn redirect_to_folder(id: &str) -> Response {
     warp::reply::with_header(
         warp::reply::with_status(warp::reply(), StatusCode::MOVED_PERMANENTLY),
         header::LOCATION,
@@ -40,11 +40,15 @@ pub fn redirect_to_folder(id: String) -> Response {
 pub async fn serve(
     id: String,
     tail: warp::path::Tail,
+    full: warp::path::FullPath,
     app: Arc<App>,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found("site_not_found", "no such site or page");
     if !is_site_id(&id) {
         return Err(not_found());
+    }
+    if tail.as_str().is_empty() && !full.as_str().ends_with('/') {
+        return Ok(redirect_to_folder(&id));
     }
     let root = app.sites_dir.join(&id);
     let relative = percent_decode(tail.as_str())?;

@@ -45,12 +45,12 @@ pub fn openapi() -> Response {
     warp::reply::with_header(OPENAPI, header::CONTENT_TYPE, "application/json").into_response()
 }
 
-/// `GET /`: to the console.
-pub fn root_redirect() -> Response {
+/// A temporary redirect (`GET /` and `GET /ui` to the console).
+pub fn redirect(to: &'static str) -> Response {
     warp::reply::with_header(
         warp::reply::with_status(warp::reply(), StatusCode::TEMPORARY_REDIRECT),
         header::LOCATION,
-        "/ui/",
+        to,
     )
     .into_response()
 }
