@@ -94,6 +94,7 @@ pub async fn start(
         staging_dir,
         sites_dir,
         config_lock: tokio::sync::Mutex::new(()),
+        upload_locks: Default::default(),
     });
     let routes = crate::http::routes(app.clone());
     let stop = app.shutdown.clone();

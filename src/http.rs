@@ -57,7 +57,9 @@ fn respond(result: Result<Response, ApiError>) -> Response {
 
 /// The request body, at most `limit` bytes (413 `body_too_large` beyond, whether or not a
 /// length was announced).
-fn limited_body(limit: u64) -> impl Filter<Extract = (bytes::Bytes,), Error = warp::Rejection> + Clone {
+fn limited_body(
+    limit: u64,
+) -> impl Filter<Extract = (bytes::Bytes,), Error = warp::Rejection> + Clone {
     warp::header::optional::<u64>("content-length")
         .and(warp::body::stream())
         .and_then(move |length: Option<u64>, body| async move {
@@ -65,7 +67,10 @@ fn limited_body(limit: u64) -> impl Filter<Extract = (bytes::Bytes,), Error = wa
                 warp::reject::custom(ApiError::new(
                     warp::http::StatusCode::PAYLOAD_TOO_LARGE,
                     "body_too_large",
-                    format!("the request body is larger than this route's limit of {} KiB", limit / 1024),
+                    format!(
+                        "the request body is larger than this route's limit of {} KiB",
+                        limit / 1024
+                    ),
                 ))
             };
             if length.is_some_and(|n| n > limit) {
@@ -222,6 +227,26 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .unify()
         .boxed();
 
+    let upload_limit = {
+        let u = &app.settings.uploads;
+        u.session_quota_bytes()
+            .min(u.max_file_bytes().saturating_mul(u.max_files as u64))
+            .saturating_add(1 << 20)
+    };
+    let uploads = warp::path!("api" / "session" / "files")
+        .and(warp::get())
+        .and(s())
+        .then(api::uploads::list)
+        .map(respond)
+        .or(warp::path!("api" / "session" / "files")
+            .and(warp::post())
+            .and(s())
+            .and(warp::multipart::form().max_length(upload_limit))
+            .then(api::uploads::upload)
+            .map(respond))
+        .unify()
+        .boxed();
+
     let files = warp::path!("api" / "session" / "workspace" / "files")
         .and(warp::get())
         .and(s())
@@ -258,6 +283,8 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .or(config)
         .unify()
         .or(conversations)
+        .unify()
+        .or(uploads)
         .unify()
         .or(files)
         .unify()

@@ -38,14 +38,28 @@ async fn boot_creates_a_session_once_and_never_resets_it() {
     let (server, _dir) = server(&model).await;
     let (status, boot) = server.get("/api/session/boot?client_id=b1").await;
     assert_eq!(status, 200);
-    for key in ["reply", "meta", "web_preview", "ppt_slides", "artifacts", "vm", "workspace_state", "uploads"] {
+    for key in [
+        "reply",
+        "meta",
+        "web_preview",
+        "ppt_slides",
+        "artifacts",
+        "vm",
+        "workspace_state",
+        "uploads",
+    ] {
         assert!(boot.get(key).is_some(), "boot lacks {key}: {boot}");
     }
     assert_eq!(boot["upload_limit"], 100);
     assert_eq!(boot["max_upload_size_mb"], 100);
     assert_eq!(boot["vm"]["history_length"], 0);
 
-    let (status, _) = server.post("/api/chat?client_id=b1", &json!({"message": "hi", "stream": false})).await;
+    let (status, _) = server
+        .post(
+            "/api/chat?client_id=b1",
+            &json!({"message": "hi", "stream": false}),
+        )
+        .await;
     assert_eq!(status, 200);
     let (_, again) = server.get("/api/session/boot?client_id=b1").await;
     assert_eq!(again["reply"], "Hello back.");
@@ -73,10 +87,19 @@ async fn the_session_comes_from_query_header_or_cookie_and_bad_ids_are_refused()
         .await
         .unwrap();
     assert_eq!(status_json(via_cookie).await.1["client_id"], "from-cookie");
-    assert_eq!(server.get("/api/session/boot").await.1["client_id"], "default");
+    assert_eq!(
+        server.get("/api/session/boot").await.1["client_id"],
+        "default"
+    );
     for bad in ["..", "a%2Fb", "sp%20ace", &"x".repeat(129)] {
-        let (status, body) = server.get(&format!("/api/session/boot?client_id={bad}")).await;
-        assert_eq!((status, body["code"].as_str()), (400, Some("invalid_client_id")), "{bad}");
+        let (status, body) = server
+            .get(&format!("/api/session/boot?client_id={bad}"))
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_client_id")),
+            "{bad}"
+        );
     }
     server.shutdown().await;
 }
@@ -88,7 +111,10 @@ async fn info_lists_the_24_tools_and_todays_prompt() {
     let (status, info) = server.get("/api/session/info?client_id=i1").await;
     assert_eq!(status, 200);
     assert_eq!(info["tools"].as_array().unwrap().len(), 24);
-    assert!(info["tools"].as_array().unwrap().contains(&json!("read_file")));
+    assert!(info["tools"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("read_file")));
     let today = chrono::Local::now().format("%Y年%m月%d日").to_string();
     assert!(info["system_prompt"].as_str().unwrap().contains(&today));
     assert_eq!(info["workspace_mount"], "/mnt/okcomputer");
@@ -101,11 +127,24 @@ async fn info_lists_the_24_tools_and_todays_prompt() {
 async fn a_streamed_turn_and_the_json_reply_carry_the_same_final_payload() {
     let model = FakeModel::start().await;
     model.push(sse(vec![
-        ev_tool_call("c1", "mshtools-write_file", r#"{"file_path":"/mnt/okcomputer/output/a.txt","content":"alpha"}"#),
+        ev_tool_call(
+            "c1",
+            "mshtools-write_file",
+            r#"{"file_path":"/mnt/okcomputer/output/a.txt","content":"alpha"}"#,
+        ),
         ev_done(),
     ]));
-    model.push(sse(vec![ev_text("Wrote "), ev_text("a.txt."), ev_usage(30, 4), ev_done()]));
-    model.push(sse(vec![ev_text("Second answer."), ev_usage(40, 3), ev_done()]));
+    model.push(sse(vec![
+        ev_text("Wrote "),
+        ev_text("a.txt."),
+        ev_usage(30, 4),
+        ev_done(),
+    ]));
+    model.push(sse(vec![
+        ev_text("Second answer."),
+        ev_usage(40, 3),
+        ev_done(),
+    ]));
     let (server, _dir) = server(&model).await;
 
     let mut stream = server.chat_stream("j1", "write a file").await;
@@ -113,19 +152,36 @@ async fn a_streamed_turn_and_the_json_reply_carry_the_same_final_payload() {
     let types: Vec<&str> = frames.iter().map(|f| f.event.as_deref().unwrap()).collect();
     assert_eq!(
         types,
-        ["tool_started", "tool_completed", "token", "token", "final", "stop"]
+        [
+            "tool_started",
+            "tool_completed",
+            "token",
+            "token",
+            "final",
+            "stop"
+        ]
     );
     for frame in &frames {
-        assert_eq!(frame.data["type"].as_str(), frame.event.as_deref(), "data repeats type");
+        assert_eq!(
+            frame.data["type"].as_str(),
+            frame.event.as_deref(),
+            "data repeats type"
+        );
         assert_eq!(frame.data["seq"].as_u64(), Some(seq(frame)));
     }
     let payload = &frames[4].data["payload"];
     assert_eq!(payload["reply"], "Wrote a.txt.");
     assert_eq!(payload["artifacts"][0]["name"], "a.txt");
-    assert_eq!(payload["tool_calls"][0]["invocation_id"], frames[0].data["invocation_id"]);
+    assert_eq!(
+        payload["tool_calls"][0]["invocation_id"],
+        frames[0].data["invocation_id"]
+    );
 
     let (status, reply) = server
-        .post("/api/chat?client_id=j1", &json!({"message": "again", "stream": false}))
+        .post(
+            "/api/chat?client_id=j1",
+            &json!({"message": "again", "stream": false}),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(reply["reply"], "Second answer.");
@@ -133,9 +189,22 @@ async fn a_streamed_turn_and_the_json_reply_carry_the_same_final_payload() {
     // The JSON body is exactly the `final` event's payload, as stored.
     let mut replay = server.events("j1", Some(seq(&frames[5]))).await;
     let second = replay.until_stop().await;
-    let final_frame = second.iter().find(|f| f.event.as_deref() == Some("final")).unwrap();
+    let final_frame = second
+        .iter()
+        .find(|f| f.event.as_deref() == Some("final"))
+        .unwrap();
     assert_eq!(final_frame.data["payload"], reply);
-    for key in ["reply", "meta", "web_preview", "ppt_slides", "artifacts", "tool_calls", "vm_history", "workspace_state", "uploads"] {
+    for key in [
+        "reply",
+        "meta",
+        "web_preview",
+        "ppt_slides",
+        "artifacts",
+        "tool_calls",
+        "vm_history",
+        "workspace_state",
+        "uploads",
+    ] {
         assert!(reply.get(key).is_some(), "reply lacks {key}");
     }
     server.shutdown().await;
@@ -144,22 +213,38 @@ async fn a_streamed_turn_and_the_json_reply_carry_the_same_final_payload() {
 #[tokio::test]
 async fn a_second_chat_while_a_turn_runs_is_409_and_stop_ends_the_turn() {
     let model = FakeModel::start().await;
-    model.push(sse(vec![ev_text("slow "), ev_text("never").with_delay(Duration::from_secs(60)), ev_done()]));
+    model.push(sse(vec![
+        ev_text("slow "),
+        ev_text("never").with_delay(Duration::from_secs(60)),
+        ev_done(),
+    ]));
     let (server, _dir) = server(&model).await;
     let mut stream = server.chat_stream("busy", "go").await;
     assert_eq!(stream.next().await.unwrap().event.as_deref(), Some("token"));
 
-    let (status, body) = server.post("/api/chat?client_id=busy", &json!({"message": "again"})).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("turn_in_progress")));
+    let (status, body) = server
+        .post("/api/chat?client_id=busy", &json!({"message": "again"}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("turn_in_progress"))
+    );
 
-    let (status, stopped) = server.post("/api/session/stop?client_id=busy", &json!({})).await;
+    let (status, stopped) = server
+        .post("/api/session/stop?client_id=busy", &json!({}))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(stopped["stopped"], true);
     let rest = stream.until_stop().await;
-    let final_frame = rest.iter().find(|f| f.event.as_deref() == Some("final")).unwrap();
+    let final_frame = rest
+        .iter()
+        .find(|f| f.event.as_deref() == Some("final"))
+        .unwrap();
     assert_eq!(final_frame.data["payload"]["status"], "stopped");
     assert_eq!(final_frame.data["payload"]["reply"], "slow ");
-    let (_, again) = server.post("/api/session/stop?client_id=busy", &json!({})).await;
+    let (_, again) = server
+        .post("/api/session/stop?client_id=busy", &json!({}))
+        .await;
     assert_eq!(again["stopped"], false);
     server.shutdown().await;
 }
@@ -178,7 +263,10 @@ async fn a_client_that_disconnects_does_not_stop_the_turn() {
     drop(stream);
     let mut replay = server.events("leave", None).await;
     let frames = replay.until_stop().await;
-    let final_frame = frames.iter().find(|f| f.event.as_deref() == Some("final")).unwrap();
+    let final_frame = frames
+        .iter()
+        .find(|f| f.event.as_deref() == Some("final"))
+        .unwrap();
     assert_eq!(final_frame.data["payload"]["status"], "completed");
     assert_eq!(final_frame.data["payload"]["reply"], "0 1 2 3 4 5 6 7 8 9 ");
     server.shutdown().await;
@@ -225,14 +313,21 @@ async fn resuming_with_last_event_id_gives_the_rest_without_gap_or_duplicate() {
     // `?after=` works the same as the header.
     let mut after = server
         .client
-        .get(server.at(&format!("/api/session/events?client_id=resume&after={last}")))
+        .get(server.at(&format!(
+            "/api/session/events?client_id=resume&after={last}"
+        )))
         .send()
         .await
         .map(SseReader::new)
         .unwrap();
     assert_eq!(after.next().await.map(|f| seq(&f)), Some(last + 1));
-    let (status, body) = server.get("/api/session/events?client_id=resume&after=x").await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_event_id")));
+    let (status, body) = server
+        .get("/api/session/events?client_id=resume&after=x")
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_event_id"))
+    );
     server.shutdown().await;
 }
 
@@ -240,25 +335,43 @@ async fn resuming_with_last_event_id_gives_the_rest_without_gap_or_duplicate() {
 async fn history_entries_are_read_by_id_and_clearing_removes_history_and_files() {
     let model = FakeModel::start().await;
     model.push(sse(vec![
-        ev_tool_call("c1", "mshtools-write_file", r#"{"file_path":"/mnt/okcomputer/output/x.txt","content":"x"}"#),
+        ev_tool_call(
+            "c1",
+            "mshtools-write_file",
+            r#"{"file_path":"/mnt/okcomputer/output/x.txt","content":"x"}"#,
+        ),
         ev_done(),
     ]));
     model.push(sse(vec![ev_text("done"), ev_done()]));
     model.push(sse(vec![ev_text("fresh"), ev_done()]));
     let (server, _dir) = server(&model).await;
-    let (_, reply) = server.post("/api/chat?client_id=h", &json!({"message": "write", "stream": false})).await;
+    let (_, reply) = server
+        .post(
+            "/api/chat?client_id=h",
+            &json!({"message": "write", "stream": false}),
+        )
+        .await;
     let first_id = reply["vm_history"][0]["id"].as_str().unwrap().to_string();
-    let (status, entry) = server.get(&format!("/api/session/history/{first_id}?client_id=h")).await;
+    let (status, entry) = server
+        .get(&format!("/api/session/history/{first_id}?client_id=h"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(entry["message"]["content"], "write");
     assert_eq!(entry["message"]["role"], "user");
     let (status, body) = server.get("/api/session/history/nope?client_id=h").await;
-    assert_eq!((status, body["code"].as_str()), (404, Some("history_entry_not_found")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("history_entry_not_found"))
+    );
     // Another session does not see the entry.
-    let (status, _) = server.get(&format!("/api/session/history/{first_id}?client_id=other")).await;
+    let (status, _) = server
+        .get(&format!("/api/session/history/{first_id}?client_id=other"))
+        .await;
     assert_eq!(status, 404);
 
-    let before = server.get("/api/session/boot?client_id=h").await.1["vm"]["last_event_id"].as_u64().unwrap();
+    let before = server.get("/api/session/boot?client_id=h").await.1["vm"]["last_event_id"]
+        .as_u64()
+        .unwrap();
     let (status, cleared) = server.delete("/api/session/history?client_id=h").await;
     assert_eq!(status, 200);
     assert_eq!(cleared["history_cleared"], true);
@@ -269,7 +382,9 @@ async fn history_entries_are_read_by_id_and_clearing_removes_history_and_files()
     let (_, boot) = server.get("/api/session/boot?client_id=h").await;
     assert_eq!(boot["vm"]["history_length"], 0);
     assert_eq!(boot["artifacts"], json!([]));
-    let (status, _) = server.get(&format!("/api/session/history/{first_id}?client_id=h")).await;
+    let (status, _) = server
+        .get(&format!("/api/session/history/{first_id}?client_id=h"))
+        .await;
     assert_eq!(status, 404);
 
     // Numbering goes on after the clear, so a client resuming from an old id misses nothing.
@@ -285,8 +400,13 @@ async fn a_turn_without_a_model_fails_with_a_code_naming_the_settings() {
     let mut settings = test_settings(dir.path(), "http://127.0.0.1:9/v1");
     settings.chat = None;
     let server = TestServer::start(settings).await;
-    let (status, body) = server.post("/api/chat", &json!({"message": "hi", "stream": false})).await;
-    assert_eq!((status, body["code"].as_str()), (503, Some("model_not_configured")));
+    let (status, body) = server
+        .post("/api/chat", &json!({"message": "hi", "stream": false}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("model_not_configured"))
+    );
     assert!(body["detail"].as_str().unwrap().contains("chat.model"));
     server.shutdown().await;
 }
@@ -313,16 +433,26 @@ async fn bad_bodies_get_clear_errors_with_stable_codes() {
     ];
     for (body, status, code) in cases {
         let (got, json) = status_json(raw(body).await.unwrap()).await;
-        assert_eq!((got, json["code"].as_str()), (status, Some(code)), "{body}: {json}");
+        assert_eq!(
+            (got, json["code"].as_str()),
+            (status, Some(code)),
+            "{body}: {json}"
+        );
         assert!(json["detail"].as_str().is_some_and(|d| !d.is_empty()));
     }
     let big = "x".repeat(300 * 1024);
     let (status, body) = server.post("/api/chat", &json!({"message": big})).await;
-    assert_eq!((status, body["code"].as_str()), (413, Some("body_too_large")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("body_too_large"))
+    );
     let (status, body) = server.get("/api/nothing-here").await;
     assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
     let (status, body) = server.get("/api/chat").await;
-    assert_eq!((status, body["code"].as_str()), (405, Some("method_not_allowed")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
     assert_eq!(model.request_count(), 0, "no bad request reached the model");
     server.shutdown().await;
 }
@@ -351,23 +481,45 @@ async fn config_never_shows_a_key_keeps_an_omitted_one_and_survives_a_restart() 
     assert!(!updated.to_string().contains("sk-new"));
 
     // The model actor uses the new endpoint and key.
-    let (status, _) = server.post("/api/chat", &json!({"message": "hi", "stream": false})).await;
+    let (status, _) = server
+        .post("/api/chat", &json!({"message": "hi", "stream": false}))
+        .await;
     assert_eq!(status, 200);
     let sent = &model.requests()[0];
     assert_eq!(sent.body["model"], "model-b");
     assert_eq!(sent.headers["authorization"], "Bearer sk-new");
 
     // An omitted key keeps the stored one; "" clears it.
-    let (_, kept) = server.post("/api/config", &json!({"chat": {"model": "model-c", "base_url": model.base_url()}})).await;
+    let (_, kept) = server
+        .post(
+            "/api/config",
+            &json!({"chat": {"model": "model-c", "base_url": model.base_url()}}),
+        )
+        .await;
     assert_eq!(kept["chat"]["api_key_present"], true);
-    let (_, cleared) = server.post("/api/config", &json!({"image": {"model": "img", "base_url": "http://127.0.0.1:9/v1", "api_key": ""}})).await;
+    let (_, cleared) = server
+        .post(
+            "/api/config",
+            &json!({"image": {"model": "img", "base_url": "http://127.0.0.1:9/v1", "api_key": ""}}),
+        )
+        .await;
     assert!(cleared["image"].get("api_key_present").is_none());
-    let (_, removed) = server.post("/api/config", &json!({"speech": null, "image": null})).await;
+    let (_, removed) = server
+        .post("/api/config", &json!({"speech": null, "image": null}))
+        .await;
     assert_eq!(removed["image"], Value::Null);
     assert_eq!(removed["chat"]["model"], "model-c");
 
-    let (status, body) = server.post("/api/config", &json!({"chat": {"model": "m", "base_url": "ftp://x"}})).await;
-    assert_eq!((status, body["code"].as_str()), (422, Some("invalid_field")));
+    let (status, body) = server
+        .post(
+            "/api/config",
+            &json!({"chat": {"model": "m", "base_url": "ftp://x"}}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("invalid_field"))
+    );
     let (status, _) = server.post("/api/config", &json!({"chatt": null})).await;
     assert_eq!(status, 422);
 
@@ -391,13 +543,28 @@ async fn conversations_are_stored_listed_newest_first_updated_and_deleted() {
     assert_eq!(created["conversation"]["title"], "first question");
     assert_eq!(created["conversation"]["custom"], json!({"kept": true}));
     assert!(created["conversation"]["createdAt"].is_string());
-    server.post("/api/conversations", &json!({"id": "c-new", "title": "Newer", "updatedAt": "2026-02-01T00:00:00Z"})).await;
+    server
+        .post(
+            "/api/conversations",
+            &json!({"id": "c-new", "title": "Newer", "updatedAt": "2026-02-01T00:00:00Z"}),
+        )
+        .await;
 
     let (_, listed) = server.get("/api/conversations").await;
-    let ids: Vec<&str> = listed["conversations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = listed["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["c-new", "c-old"]);
 
-    let (status, put) = server.put("/api/conversations/c-old", &json!({"id": "ignored", "title": "Renamed", "updatedAt": "2026-03-01T00:00:00Z"})).await;
+    let (status, put) = server
+        .put(
+            "/api/conversations/c-old",
+            &json!({"id": "ignored", "title": "Renamed", "updatedAt": "2026-03-01T00:00:00Z"}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(put["conversation"]["id"], "c-old");
     let (_, listed) = server.get("/api/conversations").await;
@@ -407,17 +574,38 @@ async fn conversations_are_stored_listed_newest_first_updated_and_deleted() {
     assert_eq!(status, 200);
     assert_eq!(deleted["deleted"], true);
     let (status, body) = server.delete("/api/conversations/c-old").await;
-    assert_eq!((status, body["code"].as_str()), (404, Some("conversation_not_found")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("conversation_not_found"))
+    );
 
-    let (status, body) = server.post("/api/conversations", &json!({"title": "no id"})).await;
-    assert_eq!((status, body["code"].as_str()), (422, Some("invalid_field")));
-    let (status, body) = server.post("/api/conversations", &json!({"id": "../x"})).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_conversation_id")));
+    let (status, body) = server
+        .post("/api/conversations", &json!({"title": "no id"}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("invalid_field"))
+    );
+    let (status, body) = server
+        .post("/api/conversations", &json!({"id": "../x"}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_conversation_id"))
+    );
     let (status, body) = server.post("/api/conversations", &json!([1, 2])).await;
-    assert_eq!((status, body["code"].as_str()), (422, Some("invalid_field")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("invalid_field"))
+    );
     let huge = "y".repeat(5 * 1024 * 1024);
-    let (status, body) = server.post("/api/conversations", &json!({"id": "big", "blob": huge})).await;
-    assert_eq!((status, body["code"].as_str()), (413, Some("body_too_large")));
+    let (status, body) = server
+        .post("/api/conversations", &json!({"id": "big", "blob": huge}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("body_too_large"))
+    );
     server.shutdown().await;
 }
 
@@ -425,13 +613,24 @@ async fn conversations_are_stored_listed_newest_first_updated_and_deleted() {
 async fn deleting_a_conversation_removes_its_session_history_and_files() {
     let model = FakeModel::start().await;
     model.push(sse(vec![
-        ev_tool_call("c1", "mshtools-write_file", r#"{"file_path":"/mnt/okcomputer/output/keep.txt","content":"x"}"#),
+        ev_tool_call(
+            "c1",
+            "mshtools-write_file",
+            r#"{"file_path":"/mnt/okcomputer/output/keep.txt","content":"x"}"#,
+        ),
         ev_done(),
     ]));
     model.push(sse(vec![ev_text("ok"), ev_done()]));
     let (server, dir) = server(&model).await;
-    server.post("/api/conversations", &json!({"id": "conv1"})).await;
-    let (status, _) = server.post("/api/chat?client_id=conv1", &json!({"message": "go", "stream": false})).await;
+    server
+        .post("/api/conversations", &json!({"id": "conv1"}))
+        .await;
+    let (status, _) = server
+        .post(
+            "/api/chat?client_id=conv1",
+            &json!({"message": "go", "stream": false}),
+        )
+        .await;
     assert_eq!(status, 200);
     let file = dir.path().join("workspaces/local/conv1/output/keep.txt");
     assert!(file.exists());
@@ -439,7 +638,10 @@ async fn deleting_a_conversation_removes_its_session_history_and_files() {
     assert_eq!(status, 200);
     assert!(deleted["workspace"]["removed_files"].as_u64().unwrap() >= 1);
     assert!(!file.exists());
-    assert_eq!(server.get("/api/session/boot?client_id=conv1").await.1["vm"]["history_length"], 0);
+    assert_eq!(
+        server.get("/api/session/boot?client_id=conv1").await.1["vm"]["history_length"],
+        0
+    );
     server.shutdown().await;
 }
 
@@ -452,31 +654,70 @@ async fn workspace_files_are_listed_and_downloaded_and_nothing_outside_is_reacha
     std::fs::write(root.join("output/report.md"), "# Report").unwrap();
     std::fs::write(root.join("output/page.html"), "<script>alert(1)</script>").unwrap();
     std::fs::write(dir.path().join("secret.txt"), "TOPSECRET-CONTENT").unwrap();
-    std::os::unix::fs::symlink(dir.path().join("secret.txt"), root.join("output/link.txt")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("secret.txt"), root.join("output/link.txt"))
+        .unwrap();
 
-    let (status, listing) = server.get("/api/session/workspace/files?client_id=wf&path=output").await;
+    let (status, listing) = server
+        .get("/api/session/workspace/files?client_id=wf&path=output")
+        .await;
     assert_eq!(status, 200);
     assert_eq!(listing["path"], "/mnt/okcomputer/output");
-    let names: Vec<&str> = listing["entries"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = listing["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["link.txt", "page.html", "report.md"]);
-    assert!(!listing.to_string().contains(dir.path().to_str().unwrap()), "no host path");
+    assert!(
+        !listing.to_string().contains(dir.path().to_str().unwrap()),
+        "no host path"
+    );
 
-    let report = server.client.get(server.at("/api/session/workspace/files/output/report.md?client_id=wf")).send().await.unwrap();
+    let report = server
+        .client
+        .get(server.at("/api/session/workspace/files/output/report.md?client_id=wf"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(report.status(), 200);
-    assert_eq!(report.headers()["content-type"], "text/markdown; charset=utf-8");
+    assert_eq!(
+        report.headers()["content-type"],
+        "text/markdown; charset=utf-8"
+    );
     assert_eq!(report.text().await.unwrap(), "# Report");
-    let page = server.client.get(server.at("/api/session/workspace/files/output/page.html?client_id=wf")).send().await.unwrap();
+    let page = server
+        .client
+        .get(server.at("/api/session/workspace/files/output/page.html?client_id=wf"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.headers()["content-disposition"], "attachment");
     assert_eq!(page.headers()["content-security-policy"], "sandbox");
 
-    for path in ["output/link.txt", "..%2F..%2F..%2Fsecret.txt", "%2Fetc%2Fpasswd", "output/missing.txt"] {
-        let response = server.client.get(server.at(&format!("/api/session/workspace/files/{path}?client_id=wf"))).send().await.unwrap();
+    for path in [
+        "output/link.txt",
+        "..%2F..%2F..%2Fsecret.txt",
+        "%2Fetc%2Fpasswd",
+        "output/missing.txt",
+    ] {
+        let response = server
+            .client
+            .get(server.at(&format!("/api/session/workspace/files/{path}?client_id=wf")))
+            .send()
+            .await
+            .unwrap();
         let (status, body) = status_json(response).await;
         assert!(status == 400 || status == 404, "{path}: {status}");
         assert!(!body.to_string().contains("TOPSECRET"), "{path}: {body}");
-        assert!(!body.to_string().contains(dir.path().to_str().unwrap()), "{path}: {body}");
+        assert!(
+            !body.to_string().contains(dir.path().to_str().unwrap()),
+            "{path}: {body}"
+        );
     }
-    let (status, _) = server.get("/api/session/workspace/files?client_id=wf&path=../..").await;
+    let (status, _) = server
+        .get("/api/session/workspace/files?client_id=wf&path=../..")
+        .await;
     assert_eq!(status, 400);
     server.shutdown().await;
 }
@@ -492,19 +733,44 @@ async fn deployed_sites_are_served_sandboxed_with_index_for_folders() {
     std::fs::write(site.join("docs/index.html"), "<h1>Docs</h1>").unwrap();
     std::fs::write(site.join("style.css"), "h1{}").unwrap();
 
-    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let bare = no_redirect.get(server.at(&format!("/sites/{id}"))).send().await.unwrap();
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let bare = no_redirect
+        .get(server.at(&format!("/sites/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bare.status(), 301);
     assert_eq!(bare.headers()["location"], format!("/sites/{id}/"));
 
-    let home = server.client.get(server.at(&format!("/sites/{id}/"))).send().await.unwrap();
+    let home = server
+        .client
+        .get(server.at(&format!("/sites/{id}/")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(home.status(), 200);
     assert_eq!(home.headers()["content-type"], "text/html; charset=utf-8");
-    assert!(home.headers()["content-security-policy"].to_str().unwrap().starts_with("sandbox allow-scripts"));
+    assert!(home.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("sandbox allow-scripts"));
     assert_eq!(home.text().await.unwrap(), "<h1>Home</h1>");
-    let docs = server.client.get(server.at(&format!("/sites/{id}/docs/"))).send().await.unwrap();
+    let docs = server
+        .client
+        .get(server.at(&format!("/sites/{id}/docs/")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(docs.text().await.unwrap(), "<h1>Docs</h1>");
-    let css = server.client.get(server.at(&format!("/sites/{id}/style.css"))).send().await.unwrap();
+    let css = server
+        .client
+        .get(server.at(&format!("/sites/{id}/style.css")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
 
     for path in [
@@ -514,7 +780,11 @@ async fn deployed_sites_are_served_sandboxed_with_index_for_folders() {
         format!("/sites/{id}/..%2F..%2Fokcvm.redb"),
     ] {
         let (status, body) = server.get(&path).await;
-        assert_eq!((status, body["code"].as_str()), (404, Some("site_not_found")), "{path}");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("site_not_found")),
+            "{path}"
+        );
     }
     server.shutdown().await;
 }
@@ -523,7 +793,10 @@ async fn deployed_sites_are_served_sandboxed_with_index_for_folders() {
 async fn the_console_and_every_response_carry_their_headers() {
     let model = FakeModel::start().await;
     let (server, _dir) = server(&model).await;
-    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let root = no_redirect.get(server.at("/")).send().await.unwrap();
     assert_eq!(root.status(), 307);
     assert_eq!(root.headers()["location"], "/ui/");
@@ -531,13 +804,30 @@ async fn the_console_and_every_response_carry_their_headers() {
     assert_eq!(console.status(), 200);
     assert_eq!(console.headers()["x-frame-options"], "DENY");
     assert_eq!(console.headers()["x-content-type-options"], "nosniff");
-    assert!(console.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+    assert!(console.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'self'"));
     assert_eq!(console.headers()["x-request-id"].len(), 32);
-    let openapi = server.client.get(server.at("/api/openapi.json")).send().await.unwrap();
+    let openapi = server
+        .client
+        .get(server.at("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(openapi.headers()["content-type"], "application/json");
     // Same origin only by default: no CORS header for a foreign origin.
-    let foreign = server.client.get(server.at("/api/health")).header("origin", "https://evil.example").send().await.unwrap();
-    assert!(foreign.headers().get("access-control-allow-origin").is_none());
+    let foreign = server
+        .client
+        .get(server.at("/api/health"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(foreign
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
     server.shutdown().await;
 }
 
@@ -558,13 +848,37 @@ async fn configured_origins_get_cors_and_others_are_refused() {
         .await
         .unwrap();
     assert_eq!(preflight.status(), 200);
-    assert_eq!(preflight.headers()["access-control-allow-origin"], "https://console.example");
-    assert_eq!(preflight.headers()["access-control-allow-credentials"], "true");
-    let allowed = server.client.get(server.at("/api/health")).header("origin", "https://console.example").send().await.unwrap();
-    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://console.example");
-    let refused = server.client.get(server.at("/api/health")).header("origin", "https://evil.example").send().await.unwrap();
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://console.example"
+    );
+    assert_eq!(
+        preflight.headers()["access-control-allow-credentials"],
+        "true"
+    );
+    let allowed = server
+        .client
+        .get(server.at("/api/health"))
+        .header("origin", "https://console.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://console.example"
+    );
+    let refused = server
+        .client
+        .get(server.at("/api/health"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
     let (status, body) = status_json(refused).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("cors_forbidden")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("cors_forbidden"))
+    );
     server.shutdown().await;
 }
 
@@ -580,12 +894,21 @@ async fn concurrent_chats_in_many_sessions_all_complete() {
     for i in 0..16 {
         let server = server.clone();
         tasks.push(tokio::spawn(async move {
-            server.post(&format!("/api/chat?client_id=c{i}"), &json!({"message": "hi", "stream": false})).await
+            server
+                .post(
+                    &format!("/api/chat?client_id=c{i}"),
+                    &json!({"message": "hi", "stream": false}),
+                )
+                .await
         }));
     }
     for task in tasks {
         let (status, body) = task.await.unwrap();
         assert_eq!((status, body["reply"].as_str()), (200, Some("ok")));
     }
-    std::sync::Arc::try_unwrap(server).ok().unwrap().shutdown().await;
+    std::sync::Arc::try_unwrap(server)
+        .ok()
+        .unwrap()
+        .shutdown()
+        .await;
 }

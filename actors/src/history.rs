@@ -42,6 +42,10 @@ pub struct Message {
     /// Images a tool returned for the model to see.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<ToolImage>,
+    /// For a user message: files uploaded since the previous message (agent paths), which the
+    /// model is told about with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
     /// The turn that produced this message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_id: Option<String>,
@@ -61,6 +65,7 @@ impl Message {
             tool_name: None,
             is_error: false,
             images: Vec::new(),
+            attachments: Vec::new(),
             turn_id: None,
             created_ms: crate::ids::now_ms(),
         }

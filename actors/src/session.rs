@@ -151,6 +151,11 @@ pub enum SessionMsg {
         arguments: String,
         reply: RpcReplyPort<ToolCallOutcome>,
     },
+    /// Files were uploaded: tell the model of them (by agent path) with the next user message.
+    NoteUploads {
+        paths: Vec<String>,
+        reply: RpcReplyPort<Result<(), SessionError>>,
+    },
     /// Delete the history, events and to-do list and empty the workspace (not while a turn
     /// runs).
     Clear {
@@ -456,6 +461,9 @@ impl Actor for SessionActor {
                 }
             }
             SessionMsg::Clear { reply } => lifecycle::clear(state, reply)?,
+            SessionMsg::NoteUploads { paths, reply } => {
+                lifecycle::note_uploads(state, paths, reply)?
+            }
             #[cfg(feature = "testing")]
             SessionMsg::Crash => panic!("fault injected into session {}", state.key),
         }
@@ -508,6 +516,7 @@ fn start_turn(
     let turn_id = crate::ids::new_id();
     let mut user_message = Message::new(Role::User, parent.clone(), request.message);
     user_message.turn_id = Some(turn_id.clone());
+    user_message.attachments = std::mem::take(&mut state.record.pending_uploads);
     let history: Vec<Message> = state
         .tree
         .path_to(parent.as_deref())

@@ -55,6 +55,10 @@ pub struct SessionRecord {
     /// so a client resuming from an old number never misses a new event.
     #[serde(default)]
     pub seq_floor: u64,
+    /// Uploads (agent paths) the model has not been told of yet: announced with the next
+    /// user message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_uploads: Vec<String>,
 }
 
 /// A session as stored.

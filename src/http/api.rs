@@ -8,3 +8,4 @@ pub mod files;
 pub mod session;
 pub mod sites;
 pub mod system;
+pub mod uploads;

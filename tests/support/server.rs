@@ -22,7 +22,9 @@ impl TestServer {
 
     pub async fn start_with_auth(settings: Settings, auth: Option<Arc<dyn Authenticator>>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let server = okcvm::app::start(settings, listener, auth).await.expect("server starts");
+        let server = okcvm::app::start(settings, listener, auth)
+            .await
+            .expect("server starts");
         Self {
             url: server.url(),
             client: reqwest::Client::new(),
@@ -40,12 +42,24 @@ impl TestServer {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self.client.post(self.at(path)).json(body).send().await.unwrap();
+        let response = self
+            .client
+            .post(self.at(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         status_json(response).await
     }
 
     pub async fn put(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self.client.put(self.at(path)).json(body).send().await.unwrap();
+        let response = self
+            .client
+            .put(self.at(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         status_json(response).await
     }
 
@@ -124,7 +138,11 @@ impl SseReader {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
-                let mut frame = Frame { id: None, event: None, data: Value::Null };
+                let mut frame = Frame {
+                    id: None,
+                    event: None,
+                    data: Value::Null,
+                };
                 let mut data = Vec::new();
                 let mut only_comments = true;
                 for line in block.lines() {

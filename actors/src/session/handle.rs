@@ -92,6 +92,15 @@ impl SessionHandle {
         self.ask(|reply| SessionMsg::Clear { reply }).await?
     }
 
+    /// Tells the model of uploaded files (agent paths) with the next user message.
+    pub async fn note_uploads(&self, paths: Vec<String>) -> Result<(), SessionError> {
+        self.ask(|reply| SessionMsg::NoteUploads {
+            paths: paths.clone(),
+            reply,
+        })
+        .await?
+    }
+
     /// Runs one tool in this session's workspace, outside any turn.
     pub async fn call_tool(
         &self,

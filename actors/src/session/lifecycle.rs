@@ -36,6 +36,7 @@ pub(super) fn clear(
         read.clear();
     }
     state.record.active_leaf = None;
+    state.record.pending_uploads.clear();
     state.record.seq_floor = state.log.last_assigned();
     state.record.updated_ms = crate::ids::now_ms();
 
@@ -72,6 +73,28 @@ pub(super) fn clear(
         let _ = reply.send(result);
     });
     Ok(())
+}
+
+/// Remembers uploaded files for the next user message, durably.
+pub(super) fn note_uploads(
+    state: &mut SessionState,
+    paths: Vec<String>,
+    reply: RpcReplyPort<Result<(), SessionError>>,
+) -> Result<(), ActorProcessingErr> {
+    for path in paths {
+        if !state.record.pending_uploads.contains(&path) {
+            state.record.pending_uploads.push(path);
+        }
+    }
+    let mut batch = WriteBatch::new(state.key.clone());
+    batch.record = Some(state.record.clone());
+    send_write(
+        &state.services.storage,
+        batch,
+        Box::new(move |result| {
+            let _ = reply.send(result.map_err(SessionError::from));
+        }),
+    )
 }
 
 /// Removes everything inside `dir` (never `dir` itself, never following symlinks); returns

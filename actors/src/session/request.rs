@@ -20,7 +20,7 @@ pub(crate) fn wire_messages(system_prompt: &str, history: &[Message]) -> Vec<Val
         let message = &history[i];
         i += 1;
         match message.role {
-            Role::User => out.push(json!({"role": "user", "content": message.content})),
+            Role::User => out.push(json!({"role": "user", "content": user_content(message)})),
             Role::Tool => {
                 // A result whose call is not right before it (should not happen): keep its text.
                 out.push(json!({"role": "user", "content": format!("[tool result] {}", message.content)}));
@@ -79,6 +79,23 @@ pub(crate) fn wire_messages(system_prompt: &str, history: &[Message]) -> Vec<Val
         }
     }
     out
+}
+
+/// A user message as the model reads it: the text, then the files uploaded with it.
+fn user_content(message: &Message) -> String {
+    if message.attachments.is_empty() {
+        return message.content.clone();
+    }
+    let list: Vec<String> = message
+        .attachments
+        .iter()
+        .map(|p| format!("- {p}"))
+        .collect();
+    format!(
+        "{}\n\n[The user uploaded these files; they can be read at these paths:\n{}]",
+        message.content,
+        list.join("\n")
+    )
 }
 
 #[cfg(test)]

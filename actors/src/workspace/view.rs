@@ -61,6 +61,11 @@ pub fn payload_fields(
         Value::Array(artifacts(root, session_id)),
     );
     map.insert("workspace_state".into(), workspace_state());
+    let uploads = super::uploads::list(root).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "listing uploads failed");
+        Vec::new()
+    });
+    map.insert("uploads".into(), json!(uploads));
     map.extend(upload_limits(limits));
     map
 }

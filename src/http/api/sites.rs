@@ -51,7 +51,10 @@ pub async fn serve(
         return Ok(redirect_to_folder(&id));
     }
     let root = app.sites_dir.join(&id);
-    let relative = percent_decode(tail.as_str())?;
+    let relative = match percent_decode(tail.as_str())? {
+        tail if tail.is_empty() => ".".to_string(),
+        tail => tail,
+    };
     let path = tokio::task::spawn_blocking(move || -> Option<PathBuf> {
         if !root.is_dir() {
             return None;
