@@ -114,9 +114,12 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting, ends event streams, waits for open requests (up to a limit), then
-    /// stops every actor: running turns are recorded as interrupted and the store is closed.
+    /// Records running turns as interrupted, stops accepting, ends event streams (after they
+    /// delivered what is committed), waits for open requests (up to a limit), then stops every
+    /// actor and closes the store.
     pub async fn shutdown(self) {
+        // Turns first, so the streams following them deliver the interruption before closing.
+        self.app.runtime.interrupt_turns().await;
         self.app.shutdown.cancel();
         let mut serve = self.serve;
         if tokio::time::timeout(DRAIN_TIMEOUT, &mut serve)

@@ -27,6 +27,10 @@ pub enum ManagerMsg {
     },
     /// Number of live (not hibernated) sessions.
     CountLive { reply: RpcReplyPort<usize> },
+    /// The live sessions' actors.
+    ListLive {
+        reply: RpcReplyPort<Vec<ActorRef<SessionMsg>>>,
+    },
     /// A spawn started by this actor finished.
     Spawned {
         key: SessionKey,
@@ -84,6 +88,9 @@ impl Actor for SessionManager {
             }
             ManagerMsg::CountLive { reply } => {
                 let _ = reply.send(state.live.len());
+            }
+            ManagerMsg::ListLive { reply } => {
+                let _ = reply.send(state.live.values().cloned().collect());
             }
             ManagerMsg::Spawned { key, result } => {
                 let waiting = state.starting.remove(&key).unwrap_or_default();

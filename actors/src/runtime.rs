@@ -276,6 +276,26 @@ impl Runtime {
         }
     }
 
+    /// Ends every running turn, recording it as interrupted; subscribers see why. The
+    /// sessions stay up, so streams can deliver that before they close.
+    pub async fn interrupt_turns(&self) {
+        let live = match self
+            .manager
+            .call(|reply| ManagerMsg::ListLive { reply }, Some(QUERY_TIMEOUT))
+            .await
+        {
+            Ok(CallResult::Success(live)) => live,
+            _ => return,
+        };
+        let calls = live.iter().map(|session| {
+            session.call(
+                |reply| crate::session::SessionMsg::Interrupt { reply },
+                Some(crate::storage::COMMIT_TIMEOUT),
+            )
+        });
+        futures::future::join_all(calls).await;
+    }
+
     /// Stops every actor (see [`Runtime::stop_all`]) and waits for the actor system to end.
     pub async fn shutdown(self) {
         self.stop_all().await;

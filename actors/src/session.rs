@@ -151,6 +151,11 @@ pub enum SessionMsg {
         arguments: String,
         reply: RpcReplyPort<ToolCallOutcome>,
     },
+    /// The server is stopping: end the running turn, recording durably that it was
+    /// interrupted (subscribers see `error {turn_interrupted}` then `stop`). Replies when done.
+    Interrupt {
+        reply: RpcReplyPort<()>,
+    },
     /// Files were uploaded: tell the model of them (by agent path) with the next user message.
     NoteUploads {
         paths: Vec<String>,
@@ -461,6 +466,7 @@ impl Actor for SessionActor {
                 }
             }
             SessionMsg::Clear { reply } => lifecycle::clear(state, reply)?,
+            SessionMsg::Interrupt { reply } => lifecycle::interrupt(&myself, state, reply)?,
             SessionMsg::NoteUploads { paths, reply } => {
                 lifecycle::note_uploads(state, paths, reply)?
             }

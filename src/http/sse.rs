@@ -23,9 +23,13 @@ pub enum Until {
     Closed,
 }
 
-/// The SSE reply for a subscription.
+/// How long a stream waits for another event once the server is shutting down.
+const DRAIN: Duration = Duration::from_millis(200);
+
+/// The SSE reply for a subscription. At shutdown the stream still delivers what is committed
+/// (a running turn's interruption comes just before), then ends.
 pub fn reply(subscription: Subscription, until: Until, shutdown: CancellationToken) -> impl Reply {
-    let events = frames(subscription, until).take_until(shutdown.cancelled_owned());
+    let events = frames(subscription, until, shutdown);
     warp::sse::reply(
         warp::sse::keep_alive()
             .interval(KEEP_ALIVE)
@@ -33,20 +37,40 @@ pub fn reply(subscription: Subscription, until: Until, shutdown: CancellationTok
     )
 }
 
-fn frames(subscription: Subscription, until: Until) -> impl Stream<Item = warp::sse::Event> {
-    futures::stream::unfold(Some(subscription), move |state| async move {
-        let mut subscription = state?;
-        match subscription.next().await {
-            Ok(event) => {
-                let done = until == Until::Stop && matches!(event.kind, EventKind::Stop {});
-                let next = (!done).then_some(subscription);
-                Some((frame(&event), next))
-            }
-            // The session could not be reached: end the stream; the client resumes from the
-            // last id it saw.
-            Err(e) => {
-                tracing::warn!(error = %e, "event stream ended: the session is unavailable");
-                None
+fn frames(
+    subscription: Subscription,
+    until: Until,
+    shutdown: CancellationToken,
+) -> impl Stream<Item = warp::sse::Event> {
+    futures::stream::unfold(Some(subscription), move |state| {
+        let shutdown = shutdown.clone();
+        async move {
+            let mut subscription = state?;
+            let next = if shutdown.is_cancelled() {
+                tokio::time::timeout(DRAIN, subscription.next())
+                    .await
+                    .ok()?
+            } else {
+                tokio::select! {
+                    biased;
+                    next = subscription.next() => next,
+                    () = shutdown.cancelled() => {
+                        tokio::time::timeout(DRAIN, subscription.next()).await.ok()?
+                    }
+                }
+            };
+            match next {
+                Ok(event) => {
+                    let done = until == Until::Stop && matches!(event.kind, EventKind::Stop {});
+                    let next = (!done).then_some(subscription);
+                    Some((frame(&event), next))
+                }
+                // The session could not be reached: end the stream; the client resumes from the
+                // last id it saw.
+                Err(e) => {
+                    tracing::warn!(error = %e, "event stream ended: the session is unavailable");
+                    None
+                }
             }
         }
     })

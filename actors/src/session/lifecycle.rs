@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use ractor::{ActorProcessingErr, RpcReplyPort};
+use ractor::{ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde::Serialize;
 
-use super::{send_write, SessionError, SessionState};
+use super::{send_write, SessionError, SessionMsg, SessionState};
 use crate::event::EventKind;
 use crate::history::HistoryTree;
 use crate::storage::WriteBatch;
@@ -132,12 +132,10 @@ fn count_entries(dir: &Path) -> std::io::Result<usize> {
     Ok(count)
 }
 
-/// A session stopped while its turn ran (the server is shutting down): cancel the turn and
-/// record, durably, that it was interrupted, so every client sees why it ended.
-pub(super) async fn interrupt_running_turn(state: &mut SessionState) {
-    let Some(turn) = state.running.take() else {
-        return;
-    };
+/// The batch that records a running turn as interrupted (and takes it off the session), or
+/// `None` when no turn runs.
+fn interruption(state: &mut SessionState) -> Option<WriteBatch> {
+    let turn = state.running.take()?;
     turn.cancel.cancel();
     let mut batch = WriteBatch::new(state.key.clone());
     batch.events = state.log.take_pending();
@@ -153,6 +151,38 @@ pub(super) async fn interrupt_running_turn(state: &mut SessionState) {
     state.record.running_turn = None;
     state.record.updated_ms = crate::ids::now_ms();
     batch.record = Some(state.record.clone());
+    Some(batch)
+}
+
+/// The server is stopping: end the running turn and tell its subscribers why, through the
+/// normal commit-then-publish path. Replies once the record is durable.
+pub(super) fn interrupt(
+    myself: &ActorRef<SessionMsg>,
+    state: &mut SessionState,
+    reply: RpcReplyPort<()>,
+) -> Result<(), ActorProcessingErr> {
+    let Some(batch) = interruption(state) else {
+        let _ = reply.send(());
+        return Ok(());
+    };
+    let events = batch.events.clone();
+    let me = myself.clone();
+    send_write(
+        &state.services.storage,
+        batch,
+        Box::new(move |result| {
+            let _ = me.cast(SessionMsg::EventsCommitted { events, result });
+            let _ = reply.send(());
+        }),
+    )
+}
+
+/// A session stopped while its turn ran (the server is shutting down): cancel the turn and
+/// record, durably, that it was interrupted.
+pub(super) async fn interrupt_running_turn(state: &mut SessionState) {
+    let Some(batch) = interruption(state) else {
+        return;
+    };
     let events = batch.events.clone();
     match crate::storage::commit(&state.services.storage, batch).await {
         Ok(()) => state.log.publish(events),

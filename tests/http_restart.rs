@@ -1,0 +1,199 @@
+//! The real `okcvm run` binary: graceful shutdown on SIGTERM, and event streams that resume
+//! across a restart.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::json;
+use support::fake_model::*;
+use support::server::*;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+struct Running {
+    child: Child,
+    url: String,
+    client: reqwest::Client,
+}
+
+async fn run(dir: &Path, model: &FakeModel) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_okcvm"))
+        .args(["run", "--port", "0", "--data-dir"])
+        .arg(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("OKCVM_CHAT_MODEL", "fake-model")
+        .env("OKCVM_CHAT_BASE_URL", model.base_url())
+        .env("OKCVM_LLM__INITIAL_BACKOFF_S", "0.01")
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.strip_prefix("OKCVM is running: ") {
+                return rest.trim_end_matches("/ui/").to_string();
+            }
+        }
+        panic!("the server exited before it was ready");
+    })
+    .await
+    .expect("the server is ready within 20 s");
+    Running {
+        child,
+        url,
+        client: reqwest::Client::new(),
+    }
+}
+
+impl Running {
+    async fn events(&self, session: &str, after: u64) -> SseReader {
+        let response = self
+            .client
+            .get(format!(
+                "{}/api/session/events?client_id={session}",
+                self.url
+            ))
+            .header("last-event-id", after.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        SseReader::new(response)
+    }
+
+    /// SIGTERM, then the exit status.
+    async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = Pid::from_raw(self.child.id().unwrap() as i32);
+        kill(pid, Signal::SIGTERM).unwrap();
+        tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("the server exits within 20 s of SIGTERM")
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_stream_resumes_from_last_event_id_across_a_restart() {
+    let model = FakeModel::start().await;
+    model.push(sse(vec![
+        ev_text("one "),
+        ev_text("two "),
+        ev_text("three"),
+        ev_done(),
+    ]));
+    let dir = tempfile::tempdir().unwrap();
+    let server = run(dir.path(), &model).await;
+    let response = server
+        .client
+        .post(format!("{}/api/chat?client_id=r", server.url))
+        .json(&json!({"message": "count", "stream": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let before = server.events("r", 0).await.until_stop().await;
+    assert!(server.terminate().await.success());
+
+    let server = run(dir.path(), &model).await;
+    let middle = seq(&before[1]);
+    let after = server.events("r", middle).await.until_stop().await;
+    assert_eq!(
+        after,
+        before[2..].to_vec(),
+        "the rest, with no gap and no duplicate"
+    );
+    assert!(server.terminate().await.success());
+}
+
+#[tokio::test]
+async fn sigterm_mid_turn_ends_streams_and_records_the_turn_as_interrupted() {
+    let model = FakeModel::start().await;
+    model.push(sse(vec![
+        ev_text("started "),
+        ev_text("never sent").with_delay(Duration::from_secs(120)),
+        ev_done(),
+    ]));
+    let dir = tempfile::tempdir().unwrap();
+    let server = run(dir.path(), &model).await;
+    let response = server
+        .client
+        .post(format!("{}/api/chat?client_id=t", server.url))
+        .header("accept", "text/event-stream")
+        .json(&json!({"message": "long job"}))
+        .send()
+        .await
+        .unwrap();
+    let mut stream = SseReader::new(response);
+    assert_eq!(stream.next().await.unwrap().event.as_deref(), Some("token"));
+
+    let exit = server.terminate().await;
+    assert!(exit.success(), "{exit:?}");
+    // The open stream was ended by the shutdown, after the interruption was sent.
+    let mut rest = Vec::new();
+    while let Some(frame) = stream.next().await {
+        rest.push(frame);
+    }
+    let kinds: Vec<_> = rest.iter().filter_map(|f| f.event.clone()).collect();
+    assert_eq!(kinds, ["error", "stop"], "{rest:?}");
+    assert_eq!(rest[0].data["code"], "turn_interrupted");
+
+    // After a restart the log says the same, once, and the session takes a new turn.
+    model.push(sse(vec![ev_text("back"), ev_done()]));
+    let server = run(dir.path(), &model).await;
+    let all = server.events("t", 0).await.until_stop().await;
+    let errors: Vec<_> = all
+        .iter()
+        .filter(|f| f.event.as_deref() == Some("error"))
+        .collect();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].data["code"], "turn_interrupted");
+    let (status, boot) = status_json(
+        server
+            .client
+            .get(format!("{}/api/session/boot?client_id=t", server.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(boot["vm"]["running_turn"], serde_json::Value::Null);
+    let response = server
+        .client
+        .post(format!("{}/api/chat?client_id=t", server.url))
+        .json(&json!({"message": "again", "stream": false}))
+        .send()
+        .await
+        .unwrap();
+    let (status, reply) = status_json(response).await;
+    assert_eq!((status, reply["reply"].as_str()), (200, Some("back")));
+    assert!(server.terminate().await.success());
+}
+
+#[tokio::test]
+async fn auth_off_on_a_public_address_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_okcvm"))
+        .args(["run", "--host", "0.0.0.0", "--port", "0", "--data-dir"])
+        .arg(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("authentication off"), "{stderr}");
+    assert!(stderr.contains("allow_unauthenticated_remote"), "{stderr}");
+}
