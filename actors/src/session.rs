@@ -33,8 +33,6 @@ pub use lifecycle::ClearReport;
 pub use events::EventBatch;
 use events::EventLog;
 
-/// How long stored deltas may wait to be committed together.
-const DELTA_FLUSH: Duration = Duration::from_millis(20);
 /// Longest wait for the store while a session starts.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -184,8 +182,6 @@ pub enum SessionMsg {
         events: Vec<EventKind>,
         reply: RpcReplyPort<Result<(), SessionError>>,
     },
-    /// Commit the deltas waiting in the log.
-    FlushEvents,
     /// From the storage writer: a batch of events is durable (or failed).
     EventsCommitted {
         events: Vec<Arc<Event>>,
@@ -398,10 +394,11 @@ impl Actor for SessionActor {
                     state.record.updated_ms = crate::ids::now_ms();
                     state.last_activity = Instant::now();
                     flush(&myself, state, true);
-                } else if !only_deltas {
+                } else if !only_deltas || state.log.idle() {
+                    // Deltas go at once when nothing is being committed; otherwise they wait
+                    // for that commit and go together (group commit: low latency when quiet,
+                    // few commits under load).
                     flush(&myself, state, false);
-                } else if state.log.needs_timer() {
-                    myself.send_after(DELTA_FLUSH, || SessionMsg::FlushEvents);
                 }
             }
             SessionMsg::RecordMessages {
@@ -446,7 +443,6 @@ impl Actor for SessionActor {
                     }),
                 )?;
             }
-            SessionMsg::FlushEvents => flush(&myself, state, false),
             SessionMsg::EventsCommitted { events, result } => {
                 if let Err(e) = result {
                     // Subscribers may only hear what is durable; this actor can no longer
@@ -454,6 +450,9 @@ impl Actor for SessionActor {
                     return Err(format!("committing events failed: {e}").into());
                 }
                 state.log.publish(events);
+                if state.log.idle() {
+                    flush(&myself, state, false);
+                }
             }
             SessionMsg::IdleCheck => {
                 let idle = state.running.is_none()

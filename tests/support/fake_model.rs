@@ -51,6 +51,9 @@ enum Payload {
         auto_index: bool,
     },
     Raw(String),
+    /// A text delta `@<microseconds since the epoch>;` stamped when it is written, so a
+    /// client can measure how long the token took to reach it.
+    Timestamp,
 }
 
 impl Chunk {
@@ -64,6 +67,16 @@ impl Chunk {
         match &self.payload {
             Payload::Json { value, .. } => format!("data: {value}\n\n"),
             Payload::Raw(raw) => raw.clone(),
+            Payload::Timestamp => {
+                let micros = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_micros())
+                    .unwrap_or(0);
+                format!(
+                    "data: {}\n\n",
+                    delta(json!({"content": format!("@{micros};")}))
+                )
+            }
         }
     }
 }
@@ -181,6 +194,14 @@ pub fn ev_text(text: &str) -> Chunk {
     json_chunk(delta(json!({"role": "assistant", "content": text})))
 }
 
+/// A text delta carrying the time it was written (see [`Payload::Timestamp`]).
+pub fn ev_timestamp() -> Chunk {
+    Chunk {
+        payload: Payload::Timestamp,
+        delay: Duration::ZERO,
+    }
+}
+
 pub fn ev_reasoning(text: &str) -> Chunk {
     json_chunk(delta(
         json!({"role": "assistant", "reasoning_content": text}),
@@ -268,6 +289,8 @@ struct State {
     requests: Vec<RawRequest>,
     /// Benchmarks measuring memory turn this on so that the recorded bodies are not counted.
     drop_bodies: bool,
+    /// Answers every request the script does not cover (instead of a 500).
+    fallback: Option<Response>,
 }
 
 /// The running server; stops when dropped.
@@ -286,7 +309,12 @@ impl Drop for FakeModel {
 
 impl FakeModel {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Self::start_on(0).await
+    }
+
+    /// On a given port (0: any free one).
+    pub async fn start_on(port: u16) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind a loopback port");
         let addr = listener.local_addr().expect("local address");
@@ -329,6 +357,11 @@ impl FakeModel {
         state.requests.iter().map(RawRequest::parse).collect()
     }
 
+    /// The answer to every request once the script is used up.
+    pub fn set_fallback(&self, response: Response) {
+        self.state.lock().expect("fake model state").fallback = Some(response);
+    }
+
     /// Stops keeping request bodies (they are recorded as empty from now on).
     pub fn drop_request_bodies(&self) {
         self.state.lock().expect("fake model state").drop_bodies = true;
@@ -367,7 +400,7 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>, arrived: Arc<Not
                 request.body = Vec::new();
             }
             state.requests.push(request);
-            state.script.pop_front()
+            state.script.pop_front().or_else(|| state.fallback.clone())
         };
         arrived.notify_waiters();
         let response = response.unwrap_or_else(|| {

@@ -19,7 +19,6 @@ pub(super) struct EventLog {
     next_seq: u64,
     committed: u64,
     pending: Vec<Arc<Event>>,
-    timer_armed: bool,
     /// Batches sent to the store and not yet acknowledged.
     in_flight: usize,
     fanout: broadcast::Sender<EventBatch>,
@@ -31,7 +30,6 @@ impl EventLog {
             next_seq: last_seq + 1,
             committed: last_seq,
             pending: Vec::new(),
-            timer_armed: false,
             in_flight: 0,
             fanout: broadcast::channel(FANOUT_CAPACITY).0,
         }
@@ -55,13 +53,12 @@ impl EventLog {
         self.pending.push(event);
     }
 
-    /// True the first time it is asked after a flush: the caller arms the flush timer.
-    pub(super) fn needs_timer(&mut self) -> bool {
-        !std::mem::replace(&mut self.timer_armed, true)
+    /// No batch is waiting for the store: new events can be sent at once.
+    pub(super) fn idle(&self) -> bool {
+        self.in_flight == 0
     }
 
     pub(super) fn take_pending(&mut self) -> Vec<Arc<Event>> {
-        self.timer_armed = false;
         let events = std::mem::take(&mut self.pending);
         if !events.is_empty() {
             self.in_flight += 1;

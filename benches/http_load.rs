@@ -1,0 +1,381 @@
+//! A load driver for the HTTP API, against the real `okcvm` binary (or any server speaking
+//! the API) with the fake model on loopback.
+//!
+//! Measures: cold start to ready; turns/s and per-turn latency p50/p99 at 1, 8, 32 and 128
+//! concurrent sessions (JSON chat, the model answering at once); time from request to the
+//! first relayed token (SSE chat); the delay each token takes from the model to the client
+//! with 1,000 concurrent SSE streams (the fake model stamps every token with the time it
+//! wrote it); server RSS with 10,000 stored sessions, and cold start with them.
+//!
+//! Run: `cargo bench --bench http_load`. Knobs (environment):
+//! - `OKCVM_LOAD_URL=http://host:port`: drive that server instead of starting one (its chat
+//!   model must be this driver's fake model, started on `OKCVM_LOAD_MODEL_PORT`, for token
+//!   delays to mean anything); start and memory phases are skipped then.
+//! - `OKCVM_LOAD_TOKEN`: a bearer token for servers with `auth.mode: tokens`.
+//! - `TURNS` (per level, default 400), `STREAMS` (1000), `TOKENS` (20 per stream),
+//!   `STORED` (10000), `PHASES` (comma list of start,turns,first_token,streams,memory).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+use support::fake_model::*;
+use support::server::SseReader;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Target {
+    url: String,
+    client: reqwest::Client,
+    token: Option<String>,
+}
+
+impl Target {
+    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        let request = self.client.post(format!("{}{path}", self.url));
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        let request = self.client.get(format!("{}{path}", self.url));
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    async fn turn_json(&self, session: &str) -> Duration {
+        let started = Instant::now();
+        let response = self
+            .post(&format!("/api/chat?client_id={session}"))
+            .json(&json!({"message": "hello", "stream": false}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            200,
+            "{}",
+            response.text().await.unwrap_or_default()
+        );
+        response.bytes().await.unwrap();
+        started.elapsed()
+    }
+}
+
+/// The server process this driver started.
+struct Server {
+    child: Child,
+    url: String,
+    ready_after: Duration,
+}
+
+async fn start_server(data_dir: &std::path::Path, model_url: &str) -> Server {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_okcvm"))
+        .args(["run", "--port", "0", "--data-dir"])
+        .arg(data_dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("OKCVM_CHAT_MODEL", "fake-model")
+        .env("OKCVM_CHAT_BASE_URL", model_url)
+        .env("OKCVM_SESSIONS__IDLE_HIBERNATE_S", "5")
+        .current_dir(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut url = String::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if let Some(rest) = line.strip_prefix("OKCVM is running: ") {
+            url = rest.trim_end_matches("/ui/").to_string();
+            break;
+        }
+    }
+    let client = reqwest::Client::new();
+    loop {
+        if let Ok(response) = client.get(format!("{url}/api/health")).send().await {
+            if response.status() == 200 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Server {
+        child,
+        url,
+        ready_after: started.elapsed(),
+    }
+}
+
+impl Server {
+    fn rss_mib(&self) -> f64 {
+        let pid = self.child.id().unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        kb / 1024.0
+    }
+
+    async fn stop(mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id().unwrap() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait().await;
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+fn raise_open_files() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+    }
+}
+
+fn main() {
+    raise_open_files();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(drive());
+}
+
+async fn drive() {
+    let phases: String = env_or(
+        "PHASES",
+        "start,turns,first_token,streams,memory".to_string(),
+    );
+    let has = |p: &str| phases.split(',').any(|x| x.trim() == p);
+    let model = FakeModel::start_on(env_or("OKCVM_LOAD_MODEL_PORT", 0)).await;
+    model.drop_request_bodies();
+    model.set_fallback(sse(vec![ev_text("ok"), ev_usage(10, 1), ev_done()]));
+    let external: Option<String> = std::env::var("OKCVM_LOAD_URL").ok();
+    let dir = tempfile::tempdir().unwrap();
+
+    let (server, url) = match &external {
+        Some(url) => {
+            println!(
+                "http_load: driving {url}; its chat model should be {}",
+                model.base_url()
+            );
+            (None, url.clone())
+        }
+        None => {
+            let server = start_server(dir.path(), &model.base_url()).await;
+            if has("start") {
+                println!(
+                    "http_load: cold start to ready (empty data dir): {:.0} ms",
+                    server.ready_after.as_secs_f64() * 1000.0
+                );
+            }
+            let url = server.url.clone();
+            (Some(server), url)
+        }
+    };
+    let target = Arc::new(Target {
+        url,
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(2048)
+            .build()
+            .unwrap(),
+        token: std::env::var("OKCVM_LOAD_TOKEN").ok(),
+    });
+
+    if has("turns") {
+        let turns: usize = env_or("TURNS", 400);
+        for concurrency in [1usize, 8, 32, 128] {
+            let total = turns.max(concurrency * 4);
+            // Warm-up: each worker's session exists before timing.
+            let mut warm = Vec::new();
+            for w in 0..concurrency {
+                let target = target.clone();
+                warm.push(tokio::spawn(async move {
+                    target.turn_json(&format!("load-c{concurrency}-w{w}")).await
+                }));
+            }
+            for task in warm {
+                task.await.unwrap();
+            }
+            let started = Instant::now();
+            let per_worker = total / concurrency;
+            let mut tasks = Vec::new();
+            for w in 0..concurrency {
+                let target = target.clone();
+                tasks.push(tokio::spawn(async move {
+                    let session = format!("load-c{concurrency}-w{w}");
+                    let mut latencies = Vec::with_capacity(per_worker);
+                    for _ in 0..per_worker {
+                        latencies.push(target.turn_json(&session).await);
+                    }
+                    latencies
+                }));
+            }
+            let mut latencies = Vec::new();
+            for task in tasks {
+                latencies.extend(task.await.unwrap());
+            }
+            let wall = started.elapsed().as_secs_f64();
+            latencies.sort();
+            println!(
+                "http_load: concurrency={concurrency:>3} turns={} turns/s={:.0} latency p50={:.2}ms p99={:.2}ms",
+                latencies.len(),
+                latencies.len() as f64 / wall,
+                percentile(&latencies, 0.50),
+                percentile(&latencies, 0.99),
+            );
+        }
+    }
+
+    if has("first_token") {
+        let mut firsts = Vec::new();
+        for i in 0..100 {
+            let started = Instant::now();
+            let response = target
+                .post(&format!("/api/chat?client_id=first-{i}"))
+                .header("accept", "text/event-stream")
+                .json(&json!({"message": "hi"}))
+                .send()
+                .await
+                .unwrap();
+            let mut reader = SseReader::new(response);
+            loop {
+                let frame = reader.next().await.expect("stream");
+                if frame.event.as_deref() == Some("token") {
+                    firsts.push(started.elapsed());
+                }
+                if frame.event.as_deref() == Some("stop") {
+                    break;
+                }
+            }
+        }
+        firsts.sort();
+        println!(
+            "http_load: request to first relayed token over SSE: p50={:.2}ms p99={:.2}ms (100 turns)",
+            percentile(&firsts, 0.50),
+            percentile(&firsts, 0.99)
+        );
+    }
+
+    if has("streams") {
+        let streams: usize = env_or("STREAMS", 1000);
+        let tokens: usize = env_or("TOKENS", 20);
+        let answer: Vec<_> = (0..tokens)
+            .map(|_| ev_timestamp().with_delay(Duration::from_millis(50)))
+            .chain([ev_done()])
+            .collect();
+        for _ in 0..streams {
+            model.push(sse(answer.clone()));
+        }
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for i in 0..streams {
+            let target = target.clone();
+            tasks.push(tokio::spawn(async move {
+                let response = target
+                    .post(&format!("/api/chat?client_id=stream-{i}"))
+                    .header("accept", "text/event-stream")
+                    .json(&json!({"message": "stream"}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+                let mut reader = SseReader::new(response);
+                let mut delays = Vec::new();
+                while let Some(frame) = reader.next().await {
+                    if frame.event.as_deref() == Some("token") {
+                        let now = SystemTime::now()
+                            .duration_since(UNIX_EPOCH)
+                            .unwrap()
+                            .as_micros();
+                        let delta = frame.data["delta"].as_str().unwrap_or("");
+                        for stamp in delta.split(';').filter_map(|s| s.strip_prefix('@')) {
+                            let sent: u128 = stamp.parse().unwrap();
+                            delays.push(Duration::from_micros(now.saturating_sub(sent) as u64));
+                        }
+                    }
+                    if frame.event.as_deref() == Some("stop") {
+                        break;
+                    }
+                }
+                delays
+            }));
+        }
+        let mut delays = Vec::new();
+        for task in tasks {
+            delays.extend(task.await.unwrap());
+        }
+        delays.sort();
+        println!(
+            "http_load: {streams} concurrent SSE streams, {} tokens relayed in {:.1}s: added delay per token p50={:.2}ms p99={:.2}ms max={:.2}ms",
+            delays.len(),
+            started.elapsed().as_secs_f64(),
+            percentile(&delays, 0.50),
+            percentile(&delays, 0.99),
+            percentile(&delays, 1.0),
+        );
+    }
+
+    if let (Some(server), true) = (server, has("memory")) {
+        let stored: usize = env_or("STORED", 10_000);
+        let before = server.rss_mib();
+        let created = Instant::now();
+        let mut tasks = Vec::new();
+        let per_worker = stored / 32;
+        for w in 0..32 {
+            let target = target.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..per_worker {
+                    target.turn_json(&format!("stored-{w}-{i}")).await;
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let after_create = server.rss_mib();
+        // Hibernation after 5 s idle; give it time, then read again.
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        let hibernated = server.rss_mib();
+        server.stop().await;
+        let restarted = start_server(dir.path(), &model.base_url()).await;
+        let cold = restarted.ready_after;
+        let fresh = restarted.rss_mib();
+        println!(
+            "http_load: {} stored sessions created in {:.1}s; server RSS before={before:.1}MiB after={after_create:.1}MiB hibernated={hibernated:.1}MiB; restarted with them: ready in {:.0} ms, RSS={fresh:.1}MiB",
+            per_worker * 32,
+            created.elapsed().as_secs_f64(),
+            cold.as_secs_f64() * 1000.0,
+        );
+        restarted.stop().await;
+    }
+}
