@@ -4,8 +4,8 @@
 //! Measures: cold start to ready; turns/s and per-turn latency p50/p99 at 1, 8, 32 and 128
 //! concurrent sessions (JSON chat, the model answering at once); time from request to the
 //! first relayed token (SSE chat); the delay each token takes from the model to the client
-//! with 1,000 concurrent SSE streams (the fake model stamps every token with the time it
-//! wrote it); server RSS with 10,000 stored sessions, and cold start with them.
+//! with 1,000 concurrent SSE streams, after each stream's first token (the fake model stamps
+//! every token with the time it wrote it); server RSS with 10,000 stored sessions, and cold start with them.
 //!
 //! Run: `cargo bench --bench http_load`. Knobs (environment):
 //! - `OKCVM_LOAD_URL=http://host:port`: drive that server instead of starting one (its chat
@@ -13,6 +13,7 @@
 //!   delays to mean anything); start and memory phases are skipped then.
 //! - `OKCVM_LOAD_TOKEN`: a bearer token for servers with `auth.mode: tokens`.
 //! - `TURNS` (per level, default 400), `STREAMS` (1000), `TOKENS` (20 per stream),
+//!   `TOKEN_MS` (interval between a stream's tokens, 50),
 //!   `STORED` (10000), `PHASES` (comma list of start,turns,first_token,streams,memory).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -289,12 +290,38 @@ async fn drive() {
     if has("streams") {
         let streams: usize = env_or("STREAMS", 1000);
         let tokens: usize = env_or("TOKENS", 20);
-        let answer: Vec<_> = (0..tokens)
-            .map(|_| ev_timestamp().with_delay(Duration::from_millis(50)))
-            .chain([ev_done()])
-            .collect();
-        for _ in 0..streams {
-            model.push(sse(answer.clone()));
+        let interval = Duration::from_millis(env_or("TOKEN_MS", 50));
+        // Streams are not in step with each other: each starts at its own offset within the
+        // token interval.
+        for i in 0..streams {
+            let offset = interval * i as u32 / streams as u32;
+            let answer: Vec<_> = (0..tokens)
+                .map(|t| {
+                    let wait = if t == 0 { offset } else { interval };
+                    ev_timestamp().with_delay(wait)
+                })
+                .chain([ev_done()])
+                .collect();
+            model.push(sse(answer));
+        }
+        // The sessions exist before the turns start, as they do for clients following
+        // running conversations.
+        let mut warm = Vec::new();
+        for i in 0..streams {
+            let target = target.clone();
+            warm.push(tokio::spawn(async move {
+                target
+                    .get(&format!("/api/session/boot?client_id=stream-{i}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap();
+            }));
+        }
+        for task in warm {
+            task.await.unwrap();
         }
         let started = Instant::now();
         let mut tasks = Vec::new();
@@ -311,7 +338,12 @@ async fn drive() {
                 assert_eq!(response.status(), 200);
                 let mut reader = SseReader::new(response);
                 let mut delays = Vec::new();
+                let mut first = true;
                 while let Some(frame) = reader.next().await {
+                    if frame.event.as_deref() == Some("token") && std::mem::take(&mut first) {
+                        // The first token carries the turn's start-up (its own figure above).
+                        continue;
+                    }
                     if frame.event.as_deref() == Some("token") {
                         let now = SystemTime::now()
                             .duration_since(UNIX_EPOCH)
@@ -336,7 +368,8 @@ async fn drive() {
         }
         delays.sort();
         println!(
-            "http_load: {streams} concurrent SSE streams, {} tokens relayed in {:.1}s: added delay per token p50={:.2}ms p99={:.2}ms max={:.2}ms",
+            "http_load: {streams} concurrent SSE streams, a token every {} ms each, {} tokens after each stream's first, relayed in {:.1}s: added delay per token p50={:.2}ms p99={:.2}ms max={:.2}ms",
+            interval.as_millis(),
             delays.len(),
             started.elapsed().as_secs_f64(),
             percentile(&delays, 0.50),

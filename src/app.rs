@@ -27,6 +27,32 @@ pub struct RunningServer {
     serve: JoinHandle<()>,
 }
 
+/// A listener whose connections send small writes (SSE frames) at once: `TCP_NODELAY` set on
+/// the listening socket is inherited by every accepted connection.
+pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host(addr)
+        .await
+        .with_context(|| format!("resolving {addr}"))?
+    {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }?;
+        socket.set_reuseaddr(true)?;
+        socket.set_nodelay(true)?;
+        match socket.bind(addr) {
+            Ok(()) => return Ok(socket.listen(1024)?),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(anyhow::anyhow!(
+        "could not listen on {addr}: {}",
+        last_error.map_or_else(|| "no address".to_string(), |e| e.to_string())
+    ))
+}
+
 /// Refuses to serve without authentication on an address others can reach, unless told to.
 pub fn check_exposure(settings: &Settings) -> anyhow::Result<()> {
     if settings.auth.mode != AuthMode::None || settings.server.allow_unauthenticated_remote {

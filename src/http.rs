@@ -127,7 +127,7 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .unify()
         .or(warp::path!("api" / "health")
             .and(warp::get())
-            .and(with_app(app.clone()))
+            .and(t())
             .then(api::system::health)
             .map(respond))
         .unify()

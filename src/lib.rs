@@ -2,6 +2,7 @@
 //! server. The actor core lives in the `okcvm-actors` crate.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;

@@ -25,7 +25,7 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode>
     crate::app::check_exposure(&settings)?;
     let auth = authenticator(&settings)?;
     let bind = format!("{}:{}", settings.server.host, settings.server.port);
-    let listener = tokio::net::TcpListener::bind(&bind)
+    let listener = crate::app::bind(&bind)
         .await
         .with_context(|| format!("listening on {bind}"))?;
     let server = crate::app::start(settings.clone(), listener, auth).await?;
@@ -50,7 +50,15 @@ fn authenticator(
 ) -> anyhow::Result<Option<Arc<dyn Authenticator>>> {
     match settings.auth.mode {
         AuthMode::None => Ok(None),
-        AuthMode::Tokens => anyhow::bail!("auth.mode: tokens is not available in this build yet"),
+        AuthMode::Tokens => {
+            let store = crate::auth::TokenStore::open(&settings.data_dir)?;
+            if store.is_empty() {
+                eprintln!(
+                    "warning: auth.mode is tokens but there is no token yet; make one with: okcvm tokens create --tenant NAME"
+                );
+            }
+            Ok(Some(Arc::new(store)))
+        }
     }
 }
 

@@ -21,7 +21,7 @@ impl TestServer {
     }
 
     pub async fn start_with_auth(settings: Settings, auth: Option<Arc<dyn Authenticator>>) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = okcvm::app::bind("127.0.0.1:0").await.unwrap();
         let server = okcvm::app::start(settings, listener, auth)
             .await
             .expect("server starts");

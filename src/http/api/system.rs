@@ -5,9 +5,8 @@ use warp::http::{header, StatusCode};
 use warp::reply::Response;
 use warp::Reply;
 
-use crate::http::context::App;
+use crate::http::context::TenantCtx;
 use crate::http::error::ApiError;
-use std::sync::Arc;
 
 /// The OpenAPI document describing every route.
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -16,7 +15,8 @@ pub const OPENAPI: &str = include_str!("../openapi.json");
 const CONSOLE_INDEX: &str = include_str!("../../../frontend/index.html");
 
 /// `GET /api/health`
-pub async fn health(app: Arc<App>) -> Result<Response, ApiError> {
+pub async fn health(ctx: TenantCtx) -> Result<Response, ApiError> {
+    let app = ctx.app;
     let sessions_live = app.runtime.live_sessions().await?;
     let sandbox = match okcvm_actors::workspace::sandbox_mode() {
         okcvm_actors::workspace::SandboxMode::Bubblewrap => "bubblewrap",
