@@ -20,15 +20,13 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
+use support::binary::ServerProcess;
 use support::fake_model::*;
 use support::server::SseReader;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -79,72 +77,17 @@ impl Target {
     }
 }
 
-/// The server process this driver started.
-struct Server {
-    child: Child,
-    url: String,
-    ready_after: Duration,
+async fn start_server(data_dir: &std::path::Path, model_url: &str) -> ServerProcess {
+    support::binary::start(
+        data_dir,
+        model_url,
+        &[("OKCVM_SESSIONS__IDLE_HIBERNATE_S", "5")],
+    )
+    .await
 }
 
-async fn start_server(data_dir: &std::path::Path, model_url: &str) -> Server {
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_okcvm"))
-        .args(["run", "--port", "0", "--data-dir"])
-        .arg(data_dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("OKCVM_CHAT_MODEL", "fake-model")
-        .env("OKCVM_CHAT_BASE_URL", model_url)
-        .env("OKCVM_SESSIONS__IDLE_HIBERNATE_S", "5")
-        .current_dir(data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut url = String::new();
-    while let Some(line) = lines.next_line().await.unwrap() {
-        if let Some(rest) = line.strip_prefix("OKCVM is running: ") {
-            url = rest.trim_end_matches("/ui/").to_string();
-            break;
-        }
-    }
-    let client = reqwest::Client::new();
-    loop {
-        if let Ok(response) = client.get(format!("{url}/api/health")).send().await {
-            if response.status() == 200 {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Server {
-        child,
-        url,
-        ready_after: started.elapsed(),
-    }
-}
-
-impl Server {
-    fn rss_mib(&self) -> f64 {
-        let pid = self.child.id().unwrap();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        let kb: f64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0);
-        kb / 1024.0
-    }
-
-    async fn stop(mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.child.id().unwrap() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let _ = self.child.wait().await;
-    }
+async fn stop(server: ServerProcess) {
+    server.terminate().await;
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -399,7 +342,7 @@ async fn drive() {
         // Hibernation after 5 s idle; give it time, then read again.
         tokio::time::sleep(Duration::from_secs(8)).await;
         let hibernated = server.rss_mib();
-        server.stop().await;
+        stop(server).await;
         let restarted = start_server(dir.path(), &model.base_url()).await;
         let cold = restarted.ready_after;
         let fresh = restarted.rss_mib();
@@ -409,6 +352,6 @@ async fn drive() {
             created.elapsed().as_secs_f64(),
             cold.as_secs_f64() * 1000.0,
         );
-        restarted.stop().await;
+        stop(restarted).await;
     }
 }

@@ -5,52 +5,30 @@
 mod support;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 use serde_json::json;
+use support::binary::ServerProcess;
 use support::fake_model::*;
 use support::server::*;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 struct Running {
-    child: Child,
+    process: ServerProcess,
     url: String,
     client: reqwest::Client,
 }
 
 async fn run(dir: &Path, model: &FakeModel) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_okcvm"))
-        .args(["run", "--port", "0", "--data-dir"])
-        .arg(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("OKCVM_CHAT_MODEL", "fake-model")
-        .env("OKCVM_CHAT_BASE_URL", model.base_url())
-        .env("OKCVM_LLM__INITIAL_BACKOFF_S", "0.01")
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.strip_prefix("OKCVM is running: ") {
-                return rest.trim_end_matches("/ui/").to_string();
-            }
-        }
-        panic!("the server exited before it was ready");
-    })
-    .await
-    .expect("the server is ready within 20 s");
+    let process = support::binary::start(
+        dir,
+        &model.base_url(),
+        &[("OKCVM_LLM__INITIAL_BACKOFF_S", "0.01")],
+    )
+    .await;
     Running {
-        child,
-        url,
+        url: process.url.clone(),
+        process,
         client: reqwest::Client::new(),
     }
 }
@@ -71,14 +49,8 @@ impl Running {
         SseReader::new(response)
     }
 
-    /// SIGTERM, then the exit status.
-    async fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = Pid::from_raw(self.child.id().unwrap() as i32);
-        kill(pid, Signal::SIGTERM).unwrap();
-        tokio::time::timeout(Duration::from_secs(20), self.child.wait())
-            .await
-            .expect("the server exits within 20 s of SIGTERM")
-            .unwrap()
+    async fn terminate(self) -> std::process::ExitStatus {
+        self.process.terminate().await
     }
 }
 

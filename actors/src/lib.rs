@@ -63,6 +63,9 @@ impl std::fmt::Display for SessionKey {
     }
 }
 
+/// The tenant of everything when authentication is off.
+pub const LOCAL_TENANT: &str = "local";
+
 /// Whether `id` is usable as a tenant or session id: 1..=128 characters of `[A-Za-z0-9._-]`,
 /// and not `.` or `..` (ids name directories).
 pub fn is_valid_id(id: &str) -> bool {

@@ -11,8 +11,8 @@ use okcvm_actors::{Runtime, SessionKey};
 
 use super::GlobalArgs;
 
-/// The tenant of everything the command line does.
-pub(crate) const LOCAL_TENANT: &str = "local";
+/// The command line always acts as the local tenant.
+pub(crate) use okcvm_actors::LOCAL_TENANT;
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {

@@ -14,8 +14,7 @@ use warp::{Filter, Rejection};
 
 use super::error::ApiError;
 
-/// The tenant of every caller when authentication is off.
-pub const LOCAL_TENANT: &str = "local";
+pub use okcvm_actors::LOCAL_TENANT;
 
 /// The session a request is about when it names none.
 pub const DEFAULT_SESSION: &str = "default";
