@@ -80,6 +80,30 @@ fn limited_body(
         })
 }
 
+/// A multipart form (streamed), refusing any other content type with 415
+/// `unsupported_media_type`.
+fn multipart(
+    limit: u64,
+) -> impl Filter<Extract = (warp::multipart::FormData,), Error = warp::Rejection> + Clone {
+    warp::header::optional::<String>("content-type")
+        .and_then(|content_type: Option<String>| async move {
+            if content_type
+                .as_deref()
+                .is_some_and(|t| t.starts_with("multipart/form-data"))
+            {
+                Ok(())
+            } else {
+                Err(warp::reject::custom(ApiError::new(
+                    warp::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send the files as multipart/form-data, in fields named \"files\"",
+                )))
+            }
+        })
+        .untuple_one()
+        .and(warp::multipart::form().max_length(limit))
+}
+
 /// Reads a body stream into memory, giving up past `limit` bytes.
 async fn collect(
     body: impl futures::Stream<Item = Result<impl bytes::Buf, warp::Error>>,
@@ -241,7 +265,7 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .or(warp::path!("api" / "session" / "files")
             .and(warp::post())
             .and(s())
-            .and(warp::multipart::form().max_length(upload_limit))
+            .and(multipart(upload_limit))
             .then(api::uploads::upload)
             .map(respond))
         .unify()
