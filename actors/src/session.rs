@@ -8,15 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::event::{Event, EventKind};
-use crate::history::{HistoryTree, Message, Role};
+use crate::history::{HistoryTree, Message};
 use crate::runtime::Services;
 use crate::storage::{SessionRecord, StorageError, StorageMsg, WriteBatch};
-use crate::tool::{ToolCallOutcome, ToolContext, ToolMsg};
+use crate::tool::{ToolCallOutcome, ToolMsg};
 use crate::workspace::Workspace;
 use crate::SessionKey;
 
@@ -25,97 +24,20 @@ mod handle;
 mod lifecycle;
 mod payload;
 mod request;
+mod start;
 mod turn;
+mod types;
 
 pub use handle::{SessionHandle, Subscription};
 pub use lifecycle::ClearReport;
+pub use types::{BranchFrom, MessageView, SessionError, SessionSnapshot, TurnRequest, TurnStarted};
 
 pub use events::EventBatch;
 use events::EventLog;
+use start::{snapshot, start_turn, switch_branch, tool_context};
 
 /// Longest wait for the store while a session starts.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Domain failures of a session call, returned in the reply.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SessionError {
-    #[error("a turn is already running in this session")]
-    TurnInProgress,
-    #[error("the message is empty")]
-    EmptyMessage,
-    #[error("no history entry {0}")]
-    UnknownMessage(String),
-    #[error("history entry {0} is not a user message; only user messages can be edited")]
-    NotAUserMessage(String),
-    #[error(transparent)]
-    Storage(#[from] StorageError),
-    #[error("the session is not available right now; try again")]
-    Unavailable,
-}
-
-impl SessionError {
-    /// The stable code clients branch on.
-    pub fn code(&self) -> &'static str {
-        match self {
-            SessionError::TurnInProgress => "turn_in_progress",
-            SessionError::EmptyMessage => "empty_message",
-            SessionError::UnknownMessage(_) => "history_entry_not_found",
-            SessionError::NotAUserMessage(_) => "invalid_edit_target",
-            SessionError::Storage(_) => "storage_error",
-            SessionError::Unavailable => "session_unavailable",
-        }
-    }
-}
-
-/// Where a new user message goes in the history tree.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum BranchFrom {
-    /// After the active leaf: an ordinary next message.
-    #[default]
-    Active,
-    /// Beside the last user message of the active branch (regenerate or edit the last message).
-    ReplaceLast,
-    /// Beside the given user message (edit any earlier message).
-    Edit(String),
-}
-
-/// A request to start a turn.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TurnRequest {
-    pub message: String,
-    pub branch: BranchFrom,
-}
-
-/// The reply to a started turn: the user message is durable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TurnStarted {
-    pub turn_id: String,
-    pub user_message_id: String,
-    /// Events of this turn have sequence numbers above this one.
-    pub after_seq: u64,
-}
-
-/// A view of the session for callers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SessionSnapshot {
-    pub key: SessionKey,
-    /// The active branch, root first.
-    pub messages: Vec<Message>,
-    /// Every message stored, all branches.
-    pub total_messages: usize,
-    pub running_turn: Option<String>,
-    pub last_seq: u64,
-    pub created_ms: i64,
-    pub updated_ms: i64,
-}
-
-/// One history entry with its place among its siblings (for `< 2/3 >` navigation).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MessageView {
-    pub message: Message,
-    pub sibling_ids: Vec<String>,
-    pub sibling_index: usize,
-}
 
 /// A live feed of committed events: everything after `committed_seq` arrives on `receiver`,
 /// a commit's worth at a time.
@@ -482,129 +404,6 @@ impl Actor for SessionActor {
     ) -> Result<(), ActorProcessingErr> {
         lifecycle::interrupt_running_turn(state).await;
         Ok(())
-    }
-}
-
-fn start_turn(
-    myself: &ActorRef<SessionMsg>,
-    state: &mut SessionState,
-    request: TurnRequest,
-    reply: RpcReplyPort<Result<TurnStarted, SessionError>>,
-) -> Result<(), ActorProcessingErr> {
-    if state.running.is_some() {
-        let _ = reply.send(Err(SessionError::TurnInProgress));
-        return Ok(());
-    }
-    if request.message.trim().is_empty() {
-        let _ = reply.send(Err(SessionError::EmptyMessage));
-        return Ok(());
-    }
-    let active = state.record.active_leaf.clone();
-    let parent = match &request.branch {
-        BranchFrom::Active => active,
-        BranchFrom::ReplaceLast => match state.tree.last_user_on_path(active.as_deref()) {
-            Some(last_user) => last_user.parent_id.clone(),
-            None => active,
-        },
-        BranchFrom::Edit(id) => match state.tree.get(id) {
-            None => {
-                let _ = reply.send(Err(SessionError::UnknownMessage(id.clone())));
-                return Ok(());
-            }
-            Some(m) if m.role != Role::User => {
-                let _ = reply.send(Err(SessionError::NotAUserMessage(id.clone())));
-                return Ok(());
-            }
-            Some(m) => m.parent_id.clone(),
-        },
-    };
-    let turn_id = crate::ids::new_id();
-    let mut user_message = Message::new(Role::User, parent.clone(), request.message);
-    user_message.turn_id = Some(turn_id.clone());
-    user_message.attachments = std::mem::take(&mut state.record.pending_uploads);
-    let history: Vec<Message> = state
-        .tree
-        .path_to(parent.as_deref())
-        .into_iter()
-        .cloned()
-        .collect();
-
-    let cancel = CancellationToken::new();
-    state.running = Some(RunningTurn {
-        id: turn_id.clone(),
-        cancel: cancel.clone(),
-        _guard: cancel.clone().drop_guard(),
-    });
-    state.record.running_turn = Some(turn_id.clone());
-    let tool_ctx = tool_context(state, cancel);
-    turn::spawn(turn::TurnTask {
-        turn_id,
-        after_seq: state.log.last_assigned(),
-        session: myself.clone(),
-        services: state.services.clone(),
-        tool_ctx,
-        history,
-        user_message,
-        started: reply,
-    });
-    Ok(())
-}
-
-fn tool_context(state: &SessionState, cancel: CancellationToken) -> ToolContext {
-    ToolContext {
-        session: state.key.clone(),
-        workspace: state.workspace.clone(),
-        storage: state.services.storage.clone(),
-        files_read: state.files_read.clone(),
-        settings: Arc::new(state.services.settings.workspace.clone()),
-        cancel,
-    }
-}
-
-fn switch_branch(
-    state: &mut SessionState,
-    message_id: &str,
-) -> Result<SessionSnapshot, SessionError> {
-    if state.running.is_some() {
-        return Err(SessionError::TurnInProgress);
-    }
-    let leaf = state
-        .tree
-        .newest_leaf_from(message_id)
-        .ok_or_else(|| SessionError::UnknownMessage(message_id.to_string()))?;
-    if state.record.active_leaf.as_deref() != Some(leaf.as_str()) {
-        state.record.active_leaf = Some(leaf);
-        state.record.updated_ms = crate::ids::now_ms();
-        let mut batch = WriteBatch::new(state.key.clone());
-        batch.record = Some(state.record.clone());
-        send_write(
-            &state.services.storage,
-            batch,
-            Box::new(|result| {
-                if let Err(e) = result {
-                    tracing::error!(error = %e, "storing the active branch failed");
-                }
-            }),
-        )
-        .map_err(|_| SessionError::Storage(StorageError::Unavailable))?;
-    }
-    Ok(snapshot(state))
-}
-
-fn snapshot(state: &SessionState) -> SessionSnapshot {
-    SessionSnapshot {
-        key: state.key.clone(),
-        messages: state
-            .tree
-            .path_to(state.record.active_leaf.as_deref())
-            .into_iter()
-            .cloned()
-            .collect(),
-        total_messages: state.tree.len(),
-        running_turn: state.running.as_ref().map(|t| t.id.clone()),
-        last_seq: state.log.committed(),
-        created_ms: state.record.created_ms,
-        updated_ms: state.record.updated_ms,
     }
 }
 

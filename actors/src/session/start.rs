@@ -1,0 +1,137 @@
+//! Handlers that start a turn or move the active branch, and the snapshot callers see.
+
+use std::sync::Arc;
+
+use ractor::{ActorProcessingErr, ActorRef, RpcReplyPort};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    send_write, turn, BranchFrom, RunningTurn, SessionError, SessionMsg, SessionSnapshot,
+    SessionState, TurnRequest, TurnStarted,
+};
+use crate::history::{Message, Role};
+use crate::storage::{StorageError, WriteBatch};
+use crate::tool::ToolContext;
+
+pub(super) fn start_turn(
+    myself: &ActorRef<SessionMsg>,
+    state: &mut SessionState,
+    request: TurnRequest,
+    reply: RpcReplyPort<Result<TurnStarted, SessionError>>,
+) -> Result<(), ActorProcessingErr> {
+    if state.running.is_some() {
+        let _ = reply.send(Err(SessionError::TurnInProgress));
+        return Ok(());
+    }
+    if request.message.trim().is_empty() {
+        let _ = reply.send(Err(SessionError::EmptyMessage));
+        return Ok(());
+    }
+    let active = state.record.active_leaf.clone();
+    let parent = match &request.branch {
+        BranchFrom::Active => active,
+        BranchFrom::ReplaceLast => match state.tree.last_user_on_path(active.as_deref()) {
+            Some(last_user) => last_user.parent_id.clone(),
+            None => active,
+        },
+        BranchFrom::Edit(id) => match state.tree.get(id) {
+            None => {
+                let _ = reply.send(Err(SessionError::UnknownMessage(id.clone())));
+                return Ok(());
+            }
+            Some(m) if m.role != Role::User => {
+                let _ = reply.send(Err(SessionError::NotAUserMessage(id.clone())));
+                return Ok(());
+            }
+            Some(m) => m.parent_id.clone(),
+        },
+    };
+    let turn_id = crate::ids::new_id();
+    let mut user_message = Message::new(Role::User, parent.clone(), request.message);
+    user_message.turn_id = Some(turn_id.clone());
+    user_message.attachments = std::mem::take(&mut state.record.pending_uploads);
+    let history: Vec<Message> = state
+        .tree
+        .path_to(parent.as_deref())
+        .into_iter()
+        .cloned()
+        .collect();
+
+    let cancel = CancellationToken::new();
+    state.running = Some(RunningTurn {
+        id: turn_id.clone(),
+        cancel: cancel.clone(),
+        _guard: cancel.clone().drop_guard(),
+    });
+    state.record.running_turn = Some(turn_id.clone());
+    let tool_ctx = tool_context(state, cancel);
+    turn::spawn(turn::TurnTask {
+        turn_id,
+        after_seq: state.log.last_assigned(),
+        session: myself.clone(),
+        services: state.services.clone(),
+        tool_ctx,
+        history,
+        user_message,
+        started: reply,
+    });
+    Ok(())
+}
+
+pub(super) fn tool_context(state: &SessionState, cancel: CancellationToken) -> ToolContext {
+    ToolContext {
+        session: state.key.clone(),
+        workspace: state.workspace.clone(),
+        storage: state.services.storage.clone(),
+        files_read: state.files_read.clone(),
+        settings: Arc::new(state.services.settings.workspace.clone()),
+        cancel,
+    }
+}
+
+pub(super) fn switch_branch(
+    state: &mut SessionState,
+    message_id: &str,
+) -> Result<SessionSnapshot, SessionError> {
+    if state.running.is_some() {
+        return Err(SessionError::TurnInProgress);
+    }
+    let leaf = state
+        .tree
+        .newest_leaf_from(message_id)
+        .ok_or_else(|| SessionError::UnknownMessage(message_id.to_string()))?;
+    if state.record.active_leaf.as_deref() != Some(leaf.as_str()) {
+        state.record.active_leaf = Some(leaf);
+        state.record.updated_ms = crate::ids::now_ms();
+        let mut batch = WriteBatch::new(state.key.clone());
+        batch.record = Some(state.record.clone());
+        send_write(
+            &state.services.storage,
+            batch,
+            Box::new(|result| {
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "storing the active branch failed");
+                }
+            }),
+        )
+        .map_err(|_| SessionError::Storage(StorageError::Unavailable))?;
+    }
+    Ok(snapshot(state))
+}
+
+pub(super) fn snapshot(state: &SessionState) -> SessionSnapshot {
+    SessionSnapshot {
+        key: state.key.clone(),
+        messages: state
+            .tree
+            .path_to(state.record.active_leaf.as_deref())
+            .into_iter()
+            .cloned()
+            .collect(),
+        total_messages: state.tree.len(),
+        running_turn: state.running.as_ref().map(|t| t.id.clone()),
+        last_seq: state.log.committed(),
+        created_ms: state.record.created_ms,
+        updated_ms: state.record.updated_ms,
+    }
+}
