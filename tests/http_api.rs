@@ -912,3 +912,28 @@ async fn concurrent_chats_in_many_sessions_all_complete() {
         .shutdown()
         .await;
 }
+
+#[tokio::test]
+async fn an_idle_event_stream_gets_keep_alive_comments() {
+    let model = FakeModel::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path(), &model.base_url());
+    settings.server.sse_keepalive_s = 0.1;
+    let server = TestServer::start(settings).await;
+    model.push(sse(vec![
+        ev_text("late").with_delay(Duration::from_millis(500)),
+        ev_done(),
+    ]));
+    let mut follower = server.events("idle", None).await;
+    server
+        .client
+        .post(server.at("/api/chat?client_id=idle"))
+        .json(&json!({"message": "wait"}))
+        .send()
+        .await
+        .unwrap();
+    let frames = follower.until_stop().await;
+    assert!(frames.iter().any(|f| f.event.as_deref() == Some("token")));
+    assert!(follower.comments >= 2, "comments: {}", follower.comments);
+    server.shutdown().await;
+}

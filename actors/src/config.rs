@@ -215,6 +215,8 @@ pub struct ServerSettings {
     pub max_json_body_kb: u64,
     /// Largest conversation payload stored through `/api/conversations`, KiB.
     pub max_conversation_kb: u64,
+    /// Seconds between keep-alive comments on an idle event stream.
+    pub sse_keepalive_s: f64,
 }
 
 impl Default for ServerSettings {
@@ -227,11 +229,16 @@ impl Default for ServerSettings {
             allow_unauthenticated_remote: false,
             max_json_body_kb: 256,
             max_conversation_kb: 4096,
+            sse_keepalive_s: 15.0,
         }
     }
 }
 
 impl ServerSettings {
+    pub fn sse_keepalive(&self) -> Duration {
+        secs(self.sse_keepalive_s)
+    }
+
     /// The base URL for links: `public_url` without a trailing slash, else from host and port.
     pub fn base_url(&self) -> String {
         match &self.public_url {

@@ -33,6 +33,7 @@ pub(crate) fn problems(settings: &Settings) -> Vec<String> {
             "sessions.idle_hibernate_s",
             settings.sessions.idle_hibernate_s,
         ),
+        ("server.sse_keepalive_s", settings.server.sse_keepalive_s),
     ] {
         if !(value.is_finite() && value > 0.0) {
             problem(

@@ -11,9 +11,6 @@ use okcvm_actors::session::Subscription;
 use tokio_util::sync::CancellationToken;
 use warp::Reply;
 
-/// How often an idle stream sends a comment, so proxies and clients know it is alive.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
-
 /// Whether a stream ends with the turn or follows the session until the client leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Until {
@@ -28,11 +25,17 @@ const DRAIN: Duration = Duration::from_millis(200);
 
 /// The SSE reply for a subscription. At shutdown the stream still delivers what is committed
 /// (a running turn's interruption comes just before), then ends.
-pub fn reply(subscription: Subscription, until: Until, shutdown: CancellationToken) -> impl Reply {
+/// An idle stream sends a comment every `keep_alive`, so proxies and clients know it is alive.
+pub fn reply(
+    subscription: Subscription,
+    until: Until,
+    shutdown: CancellationToken,
+    keep_alive: Duration,
+) -> impl Reply {
     let events = frames(subscription, until, shutdown);
     warp::sse::reply(
         warp::sse::keep_alive()
-            .interval(KEEP_ALIVE)
+            .interval(keep_alive)
             .stream(events.map(Ok::<_, Infallible>)),
     )
 }

@@ -60,7 +60,12 @@ pub async fn chat(
         .as_deref()
         .is_some_and(|a| a.contains("text/event-stream"));
     if request.stream && wants_sse {
-        let reply = sse::reply(subscription, Until::Stop, ctx.app.shutdown.clone());
+        let reply = sse::reply(
+            subscription,
+            Until::Stop,
+            ctx.app.shutdown.clone(),
+            ctx.app.settings.server.sse_keepalive(),
+        );
         return Ok(
             warp::reply::with_header(reply, "x-okc-turn-id", started.turn_id).into_response(),
         );
@@ -140,5 +145,11 @@ pub async fn events(
     };
     let handle = ctx.app.runtime.session(ctx.key.clone())?;
     let subscription = handle.subscribe(after);
-    Ok(sse::reply(subscription, Until::Closed, ctx.app.shutdown.clone()).into_response())
+    Ok(sse::reply(
+        subscription,
+        Until::Closed,
+        ctx.app.shutdown.clone(),
+        ctx.app.settings.server.sse_keepalive(),
+    )
+    .into_response())
 }
