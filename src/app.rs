@@ -90,8 +90,13 @@ pub async fn start(
             settings.data_dir.display()
         )
     })?;
+    let mut settings = settings;
+    // Links the server hands out (deployed sites) name the address it really listens on.
+    if settings.server.public_url.is_none() {
+        settings.server.public_url = Some(format!("http://{addr}"));
+    }
     let staging_dir = settings.data_dir.join("staging");
-    let sites_dir = settings.data_dir.join("sites");
+    let sites_dir = settings.sites_dir();
     for dir in [&staging_dir, &sites_dir] {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }

@@ -34,6 +34,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Files users upload into a session's workspace.
     pub uploads: UploadSettings,
+    /// Websites deployed by the agent.
+    pub deploy: DeploySettings,
     /// Workspaces and the processes that run in them.
     pub workspace: WorkspaceSettings,
 }
@@ -51,6 +53,7 @@ impl Default for Settings {
             server: ServerSettings::default(),
             auth: AuthSettings::default(),
             uploads: UploadSettings::default(),
+            deploy: DeploySettings::default(),
             workspace: WorkspaceSettings::default(),
         }
     }
@@ -266,6 +269,25 @@ pub enum AuthMode {
     Tokens,
 }
 
+/// Websites deployed by the agent (`deploy_website`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeploySettings {
+    /// Largest site, MiB (all its files together).
+    pub max_site_mb: u64,
+    /// Most files in one site.
+    pub max_site_files: usize,
+}
+
+impl Default for DeploySettings {
+    fn default() -> Self {
+        Self {
+            max_site_mb: 100,
+            max_site_files: 10_000,
+        }
+    }
+}
+
 /// Limits on uploaded files.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -342,6 +364,11 @@ impl Settings {
             .root
             .clone()
             .unwrap_or_else(|| self.data_dir.join("workspaces"))
+    }
+
+    /// Where deployed sites live, one folder per site id.
+    pub fn sites_dir(&self) -> PathBuf {
+        self.data_dir.join("sites")
     }
 
     /// The redb file.

@@ -141,6 +141,23 @@ pub enum StorageMsg {
         tenant: String,
         reply: RpcReplyPort<Result<Vec<Vec<u8>>, StorageError>>,
     },
+    /// The record of the site deployed from `dir` (an agent path) in a session.
+    GetDeployment {
+        key: SessionKey,
+        dir: String,
+        reply: RpcReplyPort<Result<Option<Vec<u8>>, StorageError>>,
+    },
+    PutDeployment {
+        key: SessionKey,
+        dir: String,
+        record: Vec<u8>,
+        reply: RpcReplyPort<Result<(), StorageError>>,
+    },
+    /// Removes and returns every deployment record of a session.
+    TakeDeployments {
+        key: SessionKey,
+        reply: RpcReplyPort<Result<Vec<Vec<u8>>, StorageError>>,
+    },
     /// A server-wide setting (`None` deletes it).
     PutSetting {
         name: String,
@@ -258,6 +275,20 @@ impl Actor for StorageActor {
                 read(state, reply, move |db| {
                     db::put_setting(db, &name, value.as_deref())
                 });
+            }
+            StorageMsg::GetDeployment { key, dir, reply } => {
+                read(state, reply, move |db| db::get_deployment(db, &key, &dir));
+            }
+            StorageMsg::PutDeployment {
+                key,
+                dir,
+                record,
+                reply,
+            } => read(state, reply, move |db| {
+                db::put_deployment(db, &key, &dir, &record)
+            }),
+            StorageMsg::TakeDeployments { key, reply } => {
+                read(state, reply, move |db| db::take_deployments(db, &key));
             }
             StorageMsg::GetSetting { name, reply } => {
                 read(state, reply, move |db| db::get_setting(db, &name));

@@ -14,17 +14,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::WorkspaceSettings;
+use crate::config::Settings;
 use crate::storage::StorageMsg;
 use crate::workspace::Workspace;
 use crate::SessionKey;
 
 mod actor;
+mod deploy;
 mod files;
 mod registry;
 mod shell;
 mod todo;
 
+pub use deploy::{remove_sites, DeploymentRecord};
 pub use todo::Todo;
 
 pub use actor::{ToolActor, ToolCallOutcome, ToolMsg};
@@ -42,7 +44,7 @@ pub struct ToolContext {
     /// Host paths of files `read_file` has returned in this session: `edit_file` refuses a file
     /// that was not read first, so the model edits what it has seen.
     pub files_read: Arc<Mutex<HashSet<PathBuf>>>,
-    pub settings: Arc<WorkspaceSettings>,
+    pub settings: Arc<Settings>,
     /// Cancelled when the turn is stopped; long tools watch it.
     pub cancel: CancellationToken,
 }
@@ -145,7 +147,10 @@ pub(crate) mod test_support {
             workspace: Workspace::open(dir.join("ws")).unwrap(),
             storage,
             files_read: Arc::default(),
-            settings: Arc::new(WorkspaceSettings::default()),
+            settings: Arc::new(Settings {
+                data_dir: dir.to_path_buf(),
+                ..Settings::default()
+            }),
             cancel: CancellationToken::new(),
         }
     }

@@ -52,27 +52,54 @@ pub(super) fn clear(
         }),
     )?;
     let root = state.workspace.root().to_path_buf();
+    let storage = state.services.storage.clone();
+    let (key, sites) = (state.key.clone(), state.services.settings.sites_dir());
     tokio::spawn(async move {
         let result = match rx.await {
-            Ok(Ok(())) => tokio::task::spawn_blocking(move || empty_dir(&root))
-                .await
-                .map_err(|_| SessionError::Unavailable)
-                .and_then(|removed| {
-                    removed.map_err(|e| {
-                        tracing::error!(error = %e, "emptying a workspace failed");
-                        SessionError::Unavailable
+            Ok(Ok(())) => {
+                remove_deployments(&storage, key, sites).await;
+                tokio::task::spawn_blocking(move || empty_dir(&root))
+                    .await
+                    .map_err(|_| SessionError::Unavailable)
+                    .and_then(|removed| {
+                        removed.map_err(|e| {
+                            tracing::error!(error = %e, "emptying a workspace failed");
+                            SessionError::Unavailable
+                        })
                     })
-                })
-                .map(|removed_files| ClearReport {
-                    cleared_messages,
-                    removed_files,
-                }),
+                    .map(|removed_files| ClearReport {
+                        cleared_messages,
+                        removed_files,
+                    })
+            }
             Ok(Err(e)) => Err(e.into()),
             Err(_) => Err(SessionError::Unavailable),
         };
         let _ = reply.send(result);
     });
     Ok(())
+}
+
+/// Takes the session's deployment records from the store and deletes their sites.
+async fn remove_deployments(
+    storage: &ActorRef<crate::storage::StorageMsg>,
+    key: crate::SessionKey,
+    sites: std::path::PathBuf,
+) {
+    let taken = storage
+        .call(
+            |reply| crate::storage::StorageMsg::TakeDeployments { key, reply },
+            Some(crate::storage::COMMIT_TIMEOUT),
+        )
+        .await;
+    match taken {
+        Ok(ractor::rpc::CallResult::Success(Ok(records))) => {
+            let _ =
+                tokio::task::spawn_blocking(move || crate::tool::remove_sites(&sites, &records))
+                    .await;
+        }
+        _ => tracing::error!("could not remove the sites of a cleared session"),
+    }
 }
 
 /// Remembers uploaded files for the next user message, durably.

@@ -1,7 +1,5 @@
 //! Handlers that start a turn or move the active branch, and the snapshot callers see.
 
-use std::sync::Arc;
-
 use ractor::{ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio_util::sync::CancellationToken;
 
@@ -84,7 +82,7 @@ pub(super) fn tool_context(state: &SessionState, cancel: CancellationToken) -> T
         workspace: state.workspace.clone(),
         storage: state.services.storage.clone(),
         files_read: state.files_read.clone(),
-        settings: Arc::new(state.services.settings.workspace.clone()),
+        settings: state.services.settings.clone(),
         cancel,
     }
 }

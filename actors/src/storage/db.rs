@@ -20,6 +20,8 @@ const TODOS: TableDefinition<SessionKeyCols, &[u8]> = TableDefinition::new("todo
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// (tenant, conversation id) -> the client's payload, stored as sent.
 const CONVERSATIONS: TableDefinition<SessionKeyCols, &[u8]> = TableDefinition::new("conversations");
+/// (tenant, session, deployed folder) -> the site deployed from it.
+const DEPLOYMENTS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("deployments");
 /// Server-wide settings changed at runtime (`/api/config`).
 const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
 
@@ -72,6 +74,7 @@ pub(crate) fn open(path: &Path, cache_bytes: usize) -> Result<Database, StorageE
         txn.open_table(TODOS).map_err(redb::Error::from)?;
         txn.open_table(CONVERSATIONS).map_err(redb::Error::from)?;
         txn.open_table(SETTINGS).map_err(redb::Error::from)?;
+        txn.open_table(DEPLOYMENTS).map_err(redb::Error::from)?;
     }
     txn.commit().map_err(redb::Error::from)?;
     Ok(db)
@@ -273,6 +276,56 @@ pub(crate) fn list_conversations(
         out.push(v.value().to_vec());
     }
     Ok(out)
+}
+
+pub(crate) fn get_deployment(
+    db: &Database,
+    key: &SessionKey,
+    dir: &str,
+) -> Result<Option<Vec<u8>>, StorageError> {
+    let txn = db.begin_read().map_err(redb::Error::from)?;
+    let table = txn.open_table(DEPLOYMENTS).map_err(redb::Error::from)?;
+    let value = table
+        .get((key.tenant.as_str(), key.session.as_str(), dir))
+        .map_err(redb::Error::from)?;
+    Ok(value.map(|v| v.value().to_vec()))
+}
+
+pub(crate) fn put_deployment(
+    db: &Database,
+    key: &SessionKey,
+    dir: &str,
+    record: &[u8],
+) -> Result<(), StorageError> {
+    let txn = db.begin_write().map_err(redb::Error::from)?;
+    {
+        let mut table = txn.open_table(DEPLOYMENTS).map_err(redb::Error::from)?;
+        table
+            .insert((key.tenant.as_str(), key.session.as_str(), dir), record)
+            .map_err(redb::Error::from)?;
+    }
+    txn.commit().map_err(redb::Error::from)?;
+    Ok(())
+}
+
+pub(crate) fn take_deployments(
+    db: &Database,
+    key: &SessionKey,
+) -> Result<Vec<Vec<u8>>, StorageError> {
+    let (t, s) = (key.tenant.as_str(), key.session.as_str());
+    let txn = db.begin_write().map_err(redb::Error::from)?;
+    let mut taken = Vec::new();
+    {
+        let mut table = txn.open_table(DEPLOYMENTS).map_err(redb::Error::from)?;
+        table
+            .retain_in((t, s, "")..=(t, s, "\u{10FFFF}"), |_, value| {
+                taken.push(value.to_vec());
+                false
+            })
+            .map_err(redb::Error::from)?;
+    }
+    txn.commit().map_err(redb::Error::from)?;
+    Ok(taken)
 }
 
 pub(crate) fn put_setting(

@@ -47,6 +47,7 @@ impl ToolRegistry {
         tools.extend(super::todo::tools());
         tools.extend(super::files::tools());
         tools.extend(super::shell::tools());
+        tools.extend(super::deploy::tools());
         Self::from_manifest(TOOLS_JSON, tools)
     }
 

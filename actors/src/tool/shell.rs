@@ -46,7 +46,7 @@ impl Tool for Shell {
                     "command is empty: give the shell command to run".into(),
                 ));
             }
-            let settings = &ctx.settings;
+            let settings = &ctx.settings.workspace;
             let timeout_ms = args
                 .timeout
                 .map_or(DEFAULT_TIMEOUT_MS, |ms| {
