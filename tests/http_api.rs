@@ -937,3 +937,26 @@ async fn an_idle_event_stream_gets_keep_alive_comments() {
     assert!(follower.comments >= 2, "comments: {}", follower.comments);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn health_warns_when_commands_run_without_the_sandbox() {
+    let model = FakeModel::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path(), &model.base_url());
+    settings.workspace.sandbox = okcvm_actors::config::SandboxChoice::None;
+    settings.workspace.network = false;
+    let server = TestServer::start(settings).await;
+    let (_, health) = server.get("/api/health").await;
+    assert_eq!(health["sandbox"], "none");
+    let warnings = health["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2, "{health}");
+    assert!(warnings[0]
+        .as_str()
+        .unwrap()
+        .contains("isolation is reduced"));
+    assert_eq!(
+        server.get("/api/session/boot").await.1["vm"]["sandbox"],
+        "none"
+    );
+    server.shutdown().await;
+}

@@ -338,6 +338,48 @@ pub struct WorkspaceSettings {
     /// Environment variables passed through to commands (everything else is dropped, so no
     /// server secret reaches them).
     pub env_passthrough: Vec<String>,
+    /// Where commands run: `auto` (bubblewrap when it works, else the host), `bwrap` (refuse
+    /// to start without it), `none` (the host).
+    pub sandbox: SandboxChoice,
+    /// Whether commands may use the network (turning it off needs bubblewrap).
+    pub network: bool,
+    /// Resource limits of every command and everything it starts.
+    pub limits: ProcessLimits,
+}
+
+/// `workspace.sandbox`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxChoice {
+    #[default]
+    Auto,
+    Bwrap,
+    None,
+}
+
+/// Resource limits applied to commands (`ulimit`, hard and soft).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProcessLimits {
+    /// CPU time, seconds.
+    pub cpu_seconds: u64,
+    /// Address space, MiB.
+    pub memory_mb: u64,
+    /// Largest file a command may write, MiB.
+    pub file_size_mb: u64,
+    /// Processes (per user; not enforced for root).
+    pub processes: u64,
+}
+
+impl Default for ProcessLimits {
+    fn default() -> Self {
+        Self {
+            cpu_seconds: 600,
+            memory_mb: 4096,
+            file_size_mb: 1024,
+            processes: 512,
+        }
+    }
 }
 
 impl Default for WorkspaceSettings {
@@ -353,6 +395,9 @@ impl Default for WorkspaceSettings {
                 "TZ".into(),
                 "TERM".into(),
             ],
+            sandbox: SandboxChoice::Auto,
+            network: true,
+            limits: ProcessLimits::default(),
         }
     }
 }

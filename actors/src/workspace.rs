@@ -17,7 +17,10 @@ pub mod uploads;
 pub mod view;
 
 pub use paths::PathError;
-pub use process::{run_command, sandbox_mode, CommandOutcome, CommandSpec, EnvSource, SandboxMode};
+pub use process::{
+    isolation_warnings, run_command, sandbox_mode, sandbox_mode_for, CommandOutcome, CommandSpec,
+    EnvSource, SandboxMode,
+};
 
 /// Where the agent sees its workspace.
 pub const MOUNT: &str = "/mnt/okcomputer";

@@ -53,13 +53,19 @@ impl Tool for Shell {
                     u64::try_from(ms.max(1)).unwrap_or(1)
                 })
                 .min(settings.max_shell_timeout_ms);
-            let spec = CommandSpec::new(
+            let mut spec = CommandSpec::new(
                 args.command,
                 ctx.workspace.clone(),
                 Duration::from_millis(timeout_ms),
                 settings.max_output_chars,
                 settings.env_passthrough.clone(),
             );
+            spec.sandbox = Some(
+                crate::workspace::sandbox_mode_for(settings.sandbox)
+                    .map_err(ToolError::Unavailable)?,
+            );
+            spec.network = settings.network;
+            spec.limits = settings.limits.clone();
             let outcome = run_command(spec, &ctx.cancel).await.map_err(|e| {
                 ToolError::Failed(format!(
                     "the command could not be started: {}",

@@ -28,6 +28,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{Workspace, MOUNT};
+use crate::config::{ProcessLimits, SandboxChoice};
 
 /// How long to keep reading output after the command ended and its group was killed. Only a
 /// process that left the group (`setsid`) can keep the pipes open that long.
@@ -96,6 +97,9 @@ pub struct CommandSpec {
     /// `None` picks [`sandbox_mode`]; tests force a mode. Forcing bubblewrap where it does not
     /// work is an error, never a silent fallback.
     pub sandbox: Option<SandboxMode>,
+    /// Whether the command may use the network (off needs bubblewrap).
+    pub network: bool,
+    pub limits: ProcessLimits,
 }
 
 impl CommandSpec {
@@ -115,6 +119,8 @@ impl CommandSpec {
             env_passthrough,
             env_source: EnvSource::Process,
             sandbox: None,
+            network: true,
+            limits: ProcessLimits::default(),
         }
     }
 }
@@ -147,6 +153,54 @@ pub fn sandbox_mode() -> SandboxMode {
     } else {
         SandboxMode::Host
     }
+}
+
+/// The mode `workspace.sandbox` asks for: `auto` detects, `bwrap` is an error where bubblewrap
+/// does not work, `none` is the host.
+pub fn sandbox_mode_for(choice: SandboxChoice) -> Result<SandboxMode, String> {
+    match choice {
+        SandboxChoice::Auto => Ok(sandbox_mode()),
+        SandboxChoice::None => Ok(SandboxMode::Host),
+        SandboxChoice::Bwrap => match sandbox_mode() {
+            SandboxMode::Bubblewrap => Ok(SandboxMode::Bubblewrap),
+            SandboxMode::Host => Err(
+                "workspace.sandbox is bwrap, but bubblewrap is not installed or does not work \
+                 here (apt-get install bubblewrap), or set workspace.sandbox: auto"
+                    .into(),
+            ),
+        },
+    }
+}
+
+/// Warnings about reduced isolation for this mode and network setting.
+pub fn isolation_warnings(mode: SandboxMode, network: bool) -> Vec<&'static str> {
+    let mut warnings = Vec::new();
+    if mode == SandboxMode::Host {
+        warnings.push(
+            "commands run on the host without bubblewrap: isolation is reduced to the \
+             environment, the process group and resource limits",
+        );
+        if !network {
+            warnings.push("workspace.network is false, but without bubblewrap commands can still reach the network");
+        }
+    }
+    warnings
+}
+
+/// `ulimit` lines that put the limits on the shell and everything it starts. Hard and soft
+/// together, so a command cannot raise them again.
+fn limit_prelude(limits: &ProcessLimits) -> String {
+    let kib = |mb: u64| mb.saturating_mul(1024);
+    [
+        format!("ulimit -t {}", limits.cpu_seconds),
+        format!("ulimit -v {}", kib(limits.memory_mb)),
+        format!("ulimit -f {}", kib(limits.file_size_mb)),
+        format!("ulimit -u {}", limits.processes),
+    ]
+    .iter()
+    .map(|line| format!("{line} 2>/dev/null"))
+    .collect::<Vec<_>>()
+    .join("; ")
 }
 
 /// bubblewrap's path, if it is on `PATH` and a probe run with the options commands use works
@@ -189,6 +243,7 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
 /// network policy can be added here.
 fn build(spec: &CommandSpec, mode: SandboxMode) -> io::Result<Command> {
     let root = spec.workspace.root();
+    let prelude = limit_prelude(&spec.limits);
     let (mut command, home) = match mode {
         SandboxMode::Bubblewrap => {
             let bwrap = bwrap().ok_or_else(|| {
@@ -198,21 +253,21 @@ fn build(spec: &CommandSpec, mode: SandboxMode) -> io::Result<Command> {
                 )
             })?;
             let mut command = Command::new(bwrap);
+            command.args(BWRAP_BASE).arg("--bind").arg(root).arg(MOUNT);
+            if !spec.network {
+                command.arg("--unshare-net");
+            }
             command
-                .args(BWRAP_BASE)
-                .arg("--bind")
-                .arg(root)
-                .arg(MOUNT)
                 .args(BWRAP_TAIL)
                 .arg(bash())
                 .arg("-c")
-                .arg(&spec.command);
+                .arg(format!("{prelude}\n{}", spec.command));
             (command, PathBuf::from(MOUNT))
         }
         SandboxMode::Host => {
             let mut command = Command::new(bash());
             let text = spec.command.replace(MOUNT, &root.to_string_lossy());
-            command.arg("-c").arg(text);
+            command.arg("-c").arg(format!("{prelude}\n{text}"));
             (command, root.to_path_buf())
         }
     };

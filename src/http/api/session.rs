@@ -91,10 +91,10 @@ fn vm(ctx: &SessionCtx, snapshot: &SessionSnapshot) -> Value {
         "workspace_id": ctx.key.session,
         "mount": MOUNT,
         "output": format!("{MOUNT}/output"),
-        "sandbox": match okcvm_actors::workspace::sandbox_mode() {
-            SandboxMode::Bubblewrap => "bubblewrap",
-            SandboxMode::Host => "none",
-        },
+        "sandbox": super::system::sandbox_name(
+            okcvm_actors::workspace::sandbox_mode_for(ctx.app.settings.workspace.sandbox)
+                .unwrap_or(SandboxMode::Host),
+        ),
         "history_length": snapshot.messages.len(),
         "total_messages": snapshot.total_messages,
         "running_turn": snapshot.running_turn,

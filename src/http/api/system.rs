@@ -18,15 +18,11 @@ const CONSOLE_INDEX: &str = include_str!("../../../frontend/index.html");
 pub async fn health(ctx: TenantCtx) -> Result<Response, ApiError> {
     let app = ctx.app;
     let sessions_live = app.runtime.live_sessions().await?;
-    let sandbox = match okcvm_actors::workspace::sandbox_mode() {
-        okcvm_actors::workspace::SandboxMode::Bubblewrap => "bubblewrap",
-        okcvm_actors::workspace::SandboxMode::Host => "none",
-    };
-    let mut warnings = Vec::new();
-    if sandbox == "none" {
-        warnings
-            .push("bubblewrap is not installed: commands run on the host with reduced isolation");
-    }
+    let workspace = &app.settings.workspace;
+    let mode = okcvm_actors::workspace::sandbox_mode_for(workspace.sandbox)
+        .unwrap_or(okcvm_actors::workspace::SandboxMode::Host);
+    let sandbox = sandbox_name(mode);
+    let warnings = okcvm_actors::workspace::isolation_warnings(mode, workspace.network);
     Ok(warp::reply::json(&json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
@@ -38,6 +34,14 @@ pub async fn health(ctx: TenantCtx) -> Result<Response, ApiError> {
         "warnings": warnings,
     }))
     .into_response())
+}
+
+/// How `sandbox` is shown in health and boot replies.
+pub fn sandbox_name(mode: okcvm_actors::workspace::SandboxMode) -> &'static str {
+    match mode {
+        okcvm_actors::workspace::SandboxMode::Bubblewrap => "bubblewrap",
+        okcvm_actors::workspace::SandboxMode::Host => "none",
+    }
 }
 
 /// `GET /api/openapi.json`

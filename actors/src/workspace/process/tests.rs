@@ -36,6 +36,8 @@ fn spec(ws: &Workspace, mode: SandboxMode, command: &str) -> CommandSpec {
             "/usr/local/bin:/usr/bin:/bin".to_owned(),
         )])),
         sandbox: Some(mode),
+        network: true,
+        limits: ProcessLimits::default(),
     }
 }
 
@@ -238,4 +240,104 @@ async fn host_paths_in_the_output_are_shown_as_the_mount() {
     let command = format!("echo {}/output", ws.root().display());
     let outcome = run(spec(&ws, SandboxMode::Host, &command)).await;
     assert_eq!(outcome.output, "/mnt/okcomputer/output\n");
+}
+
+#[tokio::test]
+async fn without_network_a_sandboxed_command_cannot_connect_even_to_loopback() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (_dir, ws) = workspace();
+    let probe = format!("echo hi > /dev/tcp/127.0.0.1/{port} && echo connected");
+    let open = run(spec(&ws, SandboxMode::Bubblewrap, &probe)).await;
+    assert!(open.output.contains("connected"), "{open:?}");
+    let mut closed = spec(&ws, SandboxMode::Bubblewrap, &probe);
+    closed.network = false;
+    let closed = run(closed).await;
+    assert!(!closed.output.contains("connected"), "{closed:?}");
+    assert_ne!(closed.exit_code, Some(0));
+}
+
+#[tokio::test]
+async fn a_file_larger_than_the_limit_cannot_be_written_in_either_mode() {
+    for mode in BOTH {
+        let (_dir, ws) = workspace();
+        let mut big = spec(
+            &ws,
+            mode,
+            "head -c 3000000 /dev/zero > big.bin; echo exit=$?",
+        );
+        big.limits.file_size_mb = 1;
+        let outcome = run(big).await;
+        let size = std::fs::metadata(ws.root().join("big.bin")).unwrap().len();
+        assert!(size <= 1024 * 1024, "{mode:?}: wrote {size} bytes");
+        assert!(!outcome.output.contains("exit=0"), "{mode:?}: {outcome:?}");
+    }
+}
+
+#[tokio::test]
+async fn memory_beyond_the_limit_is_refused_to_the_command() {
+    for mode in BOTH {
+        let (_dir, ws) = workspace();
+        let mut hungry = spec(
+            &ws,
+            mode,
+            "python3 -c 'b = bytearray(512 * 1024 * 1024); print(\"allocated\")'",
+        );
+        hungry.limits.memory_mb = 256;
+        let outcome = run(hungry).await;
+        assert!(
+            !outcome.output.contains("allocated"),
+            "{mode:?}: {outcome:?}"
+        );
+        assert!(
+            outcome.output.contains("MemoryError"),
+            "{mode:?}: {outcome:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_busy_loop_is_stopped_at_the_cpu_limit_before_the_timeout() {
+    let (_dir, ws) = workspace();
+    let mut spin = spec(&ws, SandboxMode::Bubblewrap, "while :; do :; done");
+    spin.limits.cpu_seconds = 1;
+    spin.timeout = Duration::from_secs(20);
+    let outcome = run(spin).await;
+    assert!(!outcome.timed_out, "{outcome:?}");
+    assert!(
+        outcome.signal.is_some() || outcome.exit_code != Some(0),
+        "{outcome:?}"
+    );
+    assert!(outcome.duration < Duration::from_secs(15), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn the_limits_cannot_be_raised_by_the_command() {
+    let (_dir, ws) = workspace();
+    let mut raise = spec(
+        &ws,
+        SandboxMode::Bubblewrap,
+        "ulimit -f unlimited && echo raised; ulimit -f",
+    );
+    raise.limits.file_size_mb = 1;
+    let outcome = run(raise).await;
+    assert!(!outcome.output.contains("raised"), "{outcome:?}");
+    assert!(outcome.output.contains("1024"), "{outcome:?}");
+}
+
+#[test]
+fn a_required_sandbox_that_works_is_chosen_and_none_means_the_host() {
+    use crate::config::SandboxChoice;
+    require(SandboxMode::Bubblewrap);
+    assert_eq!(
+        sandbox_mode_for(SandboxChoice::Bwrap),
+        Ok(SandboxMode::Bubblewrap)
+    );
+    assert_eq!(sandbox_mode_for(SandboxChoice::None), Ok(SandboxMode::Host));
+    assert_eq!(
+        sandbox_mode_for(SandboxChoice::Auto),
+        Ok(SandboxMode::Bubblewrap)
+    );
+    assert!(isolation_warnings(SandboxMode::Bubblewrap, false).is_empty());
+    assert_eq!(isolation_warnings(SandboxMode::Host, false).len(), 2);
 }
