@@ -345,6 +345,8 @@ pub struct WorkspaceSettings {
     pub network: bool,
     /// Resource limits of every command and everything it starts.
     pub limits: ProcessLimits,
+    /// Largest workspace a snapshot is taken of (all files together), MiB.
+    pub snapshot_limit_mb: u64,
 }
 
 /// `workspace.sandbox`.
@@ -398,11 +400,17 @@ impl Default for WorkspaceSettings {
             sandbox: SandboxChoice::Auto,
             network: true,
             limits: ProcessLimits::default(),
+            snapshot_limit_mb: 1024,
         }
     }
 }
 
 impl Settings {
+    /// Where workspace snapshots are stored (out of every workspace's reach).
+    pub fn snapshots_dir(&self) -> PathBuf {
+        self.data_dir.join("snapshots")
+    }
+
     /// The directory holding session workspaces.
     pub fn workspace_root(&self) -> PathBuf {
         self.workspace

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 mod paths;
 mod process;
+pub mod snapshots;
 pub mod uploads;
 pub mod view;
 

@@ -1,0 +1,429 @@
+//! Workspace snapshots in a content-addressed store the agent cannot reach.
+//!
+//! Layout under the store's root (`<data_dir>/snapshots`):
+//! - `blobs/<2 hex>/<64 hex>`: file contents by SHA-256, each stored once however many
+//!   snapshots (of however many sessions) hold it;
+//! - `manifests/<tenant>/<session>/<id>.json`: one snapshot: every folder, file (path, hash,
+//!   size, executable bit) and symbolic link (path, target) of the workspace.
+//!
+//! Taking a snapshot hashes every file and writes only blobs the store lacks. Restoring makes
+//! the workspace match the manifest: files that differ are rewritten from blobs, files and
+//! folders the snapshot does not have are removed. Deleting a session's snapshots removes the
+//! blobs no other snapshot references. All of it is blocking file work: call it from
+//! `spawn_blocking`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Why a snapshot operation failed; messages name workspace paths relative to the workspace.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("the workspace is {size} bytes, over the snapshot limit of {limit} bytes (workspace.snapshot_limit_mb); remove large files from it to take a snapshot")]
+    TooLarge { size: u64, limit: u64 },
+    #[error("unknown snapshot {0}")]
+    Unknown(String),
+    #[error("snapshot store: could not {action} {what}: {source}")]
+    Io {
+        action: &'static str,
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("snapshot {id} is damaged: {reason}")]
+    Corrupt { id: String, reason: String },
+}
+
+/// One snapshot as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotInfo {
+    pub id: String,
+    pub label: Option<String>,
+    /// Milliseconds since the epoch.
+    pub timestamp: i64,
+    pub files: usize,
+    pub bytes: u64,
+    /// Bytes this snapshot added to the store (its files no snapshot had before).
+    pub stored_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+enum Entry {
+    Dir,
+    File {
+        sha256: String,
+        size: u64,
+        executable: bool,
+    },
+    Link {
+        target: String,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    info: SnapshotInfo,
+    /// Paths relative to the workspace root, `/`-separated, sorted.
+    entries: BTreeMap<String, Entry>,
+}
+
+/// The store.
+#[derive(Debug, Clone)]
+pub struct SnapshotStore {
+    root: PathBuf,
+}
+
+fn io(
+    action: &'static str,
+    what: impl Into<String>,
+) -> impl FnOnce(std::io::Error) -> SnapshotError {
+    let what = what.into();
+    move |source| SnapshotError::Io {
+        action,
+        what,
+        source,
+    }
+}
+
+impl SnapshotStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    fn session_dir(&self, tenant: &str, session: &str) -> PathBuf {
+        self.root.join("manifests").join(tenant).join(session)
+    }
+
+    fn blob_path(&self, sha256: &str) -> PathBuf {
+        self.root.join("blobs").join(&sha256[..2]).join(sha256)
+    }
+
+    /// Records the workspace as it is now. Refused when its files add up to more than
+    /// `limit_bytes`, before anything is stored.
+    pub fn take(
+        &self,
+        tenant: &str,
+        session: &str,
+        workspace: &Path,
+        label: Option<String>,
+        limit_bytes: u64,
+    ) -> Result<SnapshotInfo, SnapshotError> {
+        let mut entries = BTreeMap::new();
+        let mut total = 0u64;
+        scan(workspace, "", &mut entries, &mut total)?;
+        if total > limit_bytes {
+            return Err(SnapshotError::TooLarge {
+                size: total,
+                limit: limit_bytes,
+            });
+        }
+        let mut stored_bytes = 0;
+        let mut files = 0;
+        for (path, entry) in entries.iter_mut() {
+            if let Entry::File { sha256, .. } = entry {
+                files += 1;
+                let (hash, added) = self.store_blob(&workspace.join(path), path)?;
+                *sha256 = hash;
+                stored_bytes += added;
+            }
+        }
+        let info = SnapshotInfo {
+            id: crate::ids::new_id(),
+            label,
+            timestamp: crate::ids::now_ms(),
+            files,
+            bytes: total,
+            stored_bytes,
+        };
+        let manifest = Manifest {
+            info: info.clone(),
+            entries,
+        };
+        let dir = self.session_dir(tenant, session);
+        std::fs::create_dir_all(&dir).map_err(io("create", "the manifest folder"))?;
+        let text = serde_json::to_vec(&manifest).map_err(|e| SnapshotError::Corrupt {
+            id: info.id.clone(),
+            reason: e.to_string(),
+        })?;
+        write_atomically(&dir.join(format!("{}.json", info.id)), &text)?;
+        Ok(info)
+    }
+
+    /// The session's snapshots, newest first.
+    pub fn list(&self, tenant: &str, session: &str) -> Result<Vec<SnapshotInfo>, SnapshotError> {
+        let dir = self.session_dir(tenant, session);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io("list", "the snapshots")(e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(id) = name.strip_suffix(".json") {
+                out.push(self.manifest(tenant, session, id)?.info);
+            }
+        }
+        out.sort_by(|a, b| b.id.cmp(&a.id));
+        Ok(out)
+    }
+
+    fn manifest(&self, tenant: &str, session: &str, id: &str) -> Result<Manifest, SnapshotError> {
+        let valid = !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit());
+        if !valid {
+            return Err(SnapshotError::Unknown(id.to_string()));
+        }
+        let path = self.session_dir(tenant, session).join(format!("{id}.json"));
+        let raw = match std::fs::read(&path) {
+            Ok(raw) => raw,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(SnapshotError::Unknown(id.to_string()))
+            }
+            Err(e) => return Err(io("read", format!("snapshot {id}"))(e)),
+        };
+        serde_json::from_slice(&raw).map_err(|e| SnapshotError::Corrupt {
+            id: id.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Makes the workspace match snapshot `id`; returns how many paths changed.
+    pub fn restore(
+        &self,
+        tenant: &str,
+        session: &str,
+        id: &str,
+        workspace: &Path,
+    ) -> Result<usize, SnapshotError> {
+        let manifest = self.manifest(tenant, session, id)?;
+        let mut current = BTreeMap::new();
+        let mut total = 0;
+        scan(workspace, "", &mut current, &mut total)?;
+        let mut changed = 0;
+        // Remove what the snapshot does not have (deepest first), and what changed kind.
+        for (path, entry) in current.iter().rev() {
+            let keep = match (manifest.entries.get(path), entry) {
+                (Some(Entry::Dir), Entry::Dir) => true,
+                (Some(Entry::File { .. }), Entry::File { .. }) => true,
+                (Some(Entry::Link { target }), Entry::Link { target: now }) => target == now,
+                _ => false,
+            };
+            if !keep {
+                let full = workspace.join(path);
+                match entry {
+                    Entry::Dir => std::fs::remove_dir_all(&full),
+                    _ => std::fs::remove_file(&full),
+                }
+                .or_else(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => Ok(()),
+                    _ => Err(e),
+                })
+                .map_err(io("remove", path.clone()))?;
+                changed += 1;
+            }
+        }
+        for (path, entry) in &manifest.entries {
+            let full = workspace.join(path);
+            match entry {
+                Entry::Dir => {
+                    if !full.is_dir() {
+                        std::fs::create_dir_all(&full).map_err(io("create", path.clone()))?;
+                        changed += 1;
+                    }
+                }
+                Entry::Link { target } => {
+                    if std::fs::symlink_metadata(&full).is_err() {
+                        std::os::unix::fs::symlink(target, &full)
+                            .map_err(io("link", path.clone()))?;
+                        changed += 1;
+                    }
+                }
+                Entry::File {
+                    sha256, executable, ..
+                } => {
+                    let same = hash_file(&full).map(|(h, _)| &h == sha256).unwrap_or(false);
+                    if !same {
+                        let blob = std::fs::read(self.blob_path(sha256)).map_err(|e| {
+                            SnapshotError::Corrupt {
+                                id: id.to_string(),
+                                reason: format!("the content of {path} is missing ({e})"),
+                            }
+                        })?;
+                        if let Some(parent) = full.parent() {
+                            std::fs::create_dir_all(parent).map_err(io("create", path.clone()))?;
+                        }
+                        write_atomically(&full, &blob)?;
+                        changed += 1;
+                    }
+                    let mode = if *executable { 0o755 } else { 0o644 };
+                    std::fs::set_permissions(&full, std::fs::Permissions::from_mode(mode))
+                        .map_err(io("set permissions of", path.clone()))?;
+                }
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Deletes the session's snapshots and the blobs no other snapshot references; returns the
+    /// bytes freed.
+    pub fn delete_session(&self, tenant: &str, session: &str) -> Result<u64, SnapshotError> {
+        let dir = self.session_dir(tenant, session);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(io("remove", "the session's snapshots")(e)),
+        }
+        self.collect_garbage()
+    }
+
+    /// Removes blobs that no manifest references.
+    fn collect_garbage(&self) -> Result<u64, SnapshotError> {
+        let mut referenced = HashSet::new();
+        let manifests = self.root.join("manifests");
+        for manifest in walk_files(&manifests) {
+            let raw = std::fs::read(&manifest).map_err(io("read", "a manifest"))?;
+            if let Ok(manifest) = serde_json::from_slice::<Manifest>(&raw) {
+                for entry in manifest.entries.into_values() {
+                    if let Entry::File { sha256, .. } = entry {
+                        referenced.insert(sha256);
+                    }
+                }
+            }
+        }
+        let mut freed = 0;
+        for blob in walk_files(&self.root.join("blobs")) {
+            let name = blob
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if !referenced.contains(&name) {
+                freed += std::fs::metadata(&blob).map(|m| m.len()).unwrap_or(0);
+                let _ = std::fs::remove_file(&blob);
+            }
+        }
+        Ok(freed)
+    }
+
+    /// Stores a file's content unless the store has it; returns its hash and the bytes added.
+    fn store_blob(&self, file: &Path, shown: &str) -> Result<(String, u64), SnapshotError> {
+        let (sha256, size) = hash_file(file).map_err(io("read", shown))?;
+        let blob = self.blob_path(&sha256);
+        if blob.exists() {
+            return Ok((sha256, 0));
+        }
+        if let Some(parent) = blob.parent() {
+            std::fs::create_dir_all(parent).map_err(io("create", "a blob folder"))?;
+        }
+        let temp = blob.with_extension(format!("tmp-{}", crate::ids::new_id()));
+        std::fs::copy(file, &temp).map_err(io("copy", shown))?;
+        std::fs::rename(&temp, &blob).map_err(io("store", shown))?;
+        Ok((sha256, size))
+    }
+}
+
+/// Lists the workspace without following links. Paths are `/`-separated and relative.
+fn scan(
+    root: &Path,
+    relative: &str,
+    out: &mut BTreeMap<String, Entry>,
+    total: &mut u64,
+) -> Result<(), SnapshotError> {
+    let dir = if relative.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(relative)
+    };
+    let entries = std::fs::read_dir(&dir).map_err(io("read", format!("/{relative}")))?;
+    for entry in entries {
+        let entry = entry.map_err(io("read", format!("/{relative}")))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = if relative.is_empty() {
+            name
+        } else {
+            format!("{relative}/{name}")
+        };
+        let meta = std::fs::symlink_metadata(entry.path()).map_err(io("read", path.clone()))?;
+        if meta.is_dir() {
+            out.insert(path.clone(), Entry::Dir);
+            scan(root, &path, out, total)?;
+        } else if meta.is_symlink() {
+            let target = std::fs::read_link(entry.path()).map_err(io("read", path.clone()))?;
+            out.insert(
+                path,
+                Entry::Link {
+                    target: target.to_string_lossy().into_owned(),
+                },
+            );
+        } else if meta.is_file() {
+            *total += meta.len();
+            out.insert(
+                path,
+                Entry::File {
+                    sha256: String::new(),
+                    size: meta.len(),
+                    executable: meta.permissions().mode() & 0o111 != 0,
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        size += n as u64;
+    }
+    let hash = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok((hash, size))
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SnapshotError> {
+    let shown = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = path.with_file_name(format!(".{shown}.tmp-{}", crate::ids::new_id()));
+    let mut file = std::fs::File::create(&temp).map_err(io("write", shown.clone()))?;
+    file.write_all(bytes).map_err(io("write", shown.clone()))?;
+    file.sync_all().map_err(io("write", shown.clone()))?;
+    std::fs::rename(&temp, path).map_err(io("replace", shown))
+}
+
+/// Every regular file under `dir`, recursively (empty when it does not exist).
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(entry.path()),
+                Ok(t) if t.is_file() => out.push(entry.path()),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,175 @@
+use super::*;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: SnapshotStore,
+    ws: PathBuf,
+    root: PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    std::fs::create_dir_all(ws.join("output/deep")).unwrap();
+    std::fs::write(ws.join("output/a.txt"), "alpha").unwrap();
+    std::fs::write(ws.join("output/deep/b.txt"), "beta").unwrap();
+    std::fs::write(ws.join("run.sh"), "echo hi").unwrap();
+    std::fs::set_permissions(ws.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink("output/a.txt", ws.join("link")).unwrap();
+    let root = dir.path().join("snapshots");
+    Fixture {
+        store: SnapshotStore::new(&root),
+        _dir: dir,
+        ws,
+        root,
+    }
+}
+
+fn blob_count(root: &Path) -> usize {
+    walk_files(&root.join("blobs")).len()
+}
+
+const LIMIT: u64 = 1 << 30;
+
+#[test]
+fn a_snapshot_brings_back_changed_deleted_and_added_files() {
+    let f = fixture();
+    let snap = f
+        .store
+        .take("t", "s", &f.ws, Some("before".into()), LIMIT)
+        .unwrap();
+    assert_eq!((snap.files, snap.bytes), (3, 16));
+    assert_eq!(snap.label.as_deref(), Some("before"));
+
+    std::fs::write(f.ws.join("output/a.txt"), "changed").unwrap();
+    std::fs::remove_file(f.ws.join("output/deep/b.txt")).unwrap();
+    std::fs::write(f.ws.join("new.txt"), "added").unwrap();
+    std::fs::create_dir_all(f.ws.join("extra/dir")).unwrap();
+    std::fs::remove_file(f.ws.join("link")).unwrap();
+    std::fs::set_permissions(f.ws.join("run.sh"), std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    let changed = f.store.restore("t", "s", &snap.id, &f.ws).unwrap();
+    assert!(changed >= 5, "{changed}");
+    assert_eq!(
+        std::fs::read_to_string(f.ws.join("output/a.txt")).unwrap(),
+        "alpha"
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.ws.join("output/deep/b.txt")).unwrap(),
+        "beta"
+    );
+    assert!(!f.ws.join("new.txt").exists());
+    assert!(!f.ws.join("extra").exists());
+    assert_eq!(
+        std::fs::read_link(f.ws.join("link")).unwrap(),
+        Path::new("output/a.txt")
+    );
+    let mode = std::fs::metadata(f.ws.join("run.sh"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o755);
+    // Restoring again changes nothing.
+    assert_eq!(f.store.restore("t", "s", &snap.id, &f.ws).unwrap(), 0);
+}
+
+#[test]
+fn identical_files_are_stored_once_and_an_unchanged_workspace_adds_nothing() {
+    let f = fixture();
+    std::fs::write(f.ws.join("copy.txt"), "alpha").unwrap();
+    let first = f.store.take("t", "s", &f.ws, None, LIMIT).unwrap();
+    assert_eq!(blob_count(&f.root), 3, "alpha, beta and the script");
+    assert_eq!(first.stored_bytes, 5 + 4 + 7);
+    let second = f.store.take("t", "s", &f.ws, None, LIMIT).unwrap();
+    assert_eq!(second.stored_bytes, 0);
+    std::fs::write(f.ws.join("output/a.txt"), "one change").unwrap();
+    let third = f
+        .store
+        .take("t", "other-session", &f.ws, None, LIMIT)
+        .unwrap();
+    assert_eq!(third.stored_bytes, 10, "only the change is stored");
+    assert_eq!(blob_count(&f.root), 4);
+}
+
+#[test]
+fn snapshots_are_listed_newest_first_per_session() {
+    let f = fixture();
+    let a = f
+        .store
+        .take("t", "s", &f.ws, Some("a".into()), LIMIT)
+        .unwrap();
+    let b = f
+        .store
+        .take("t", "s", &f.ws, Some("b".into()), LIMIT)
+        .unwrap();
+    f.store.take("t", "other", &f.ws, None, LIMIT).unwrap();
+    let listed = f.store.list("t", "s").unwrap();
+    assert_eq!(listed, vec![b, a]);
+    assert!(f.store.list("t", "never").unwrap().is_empty());
+    assert!(f.store.list("other-tenant", "s").unwrap().is_empty());
+}
+
+#[test]
+fn unknown_and_malformed_ids_are_unknown_snapshots() {
+    let f = fixture();
+    f.store.take("t", "s", &f.ws, None, LIMIT).unwrap();
+    for id in [
+        "",
+        "nope",
+        "../../etc/passwd",
+        "00000000000000000000000000000000",
+    ] {
+        assert!(
+            matches!(
+                f.store.restore("t", "s", id, &f.ws),
+                Err(SnapshotError::Unknown(_))
+            ),
+            "{id:?}"
+        );
+    }
+    // Another tenant's snapshot id is unknown here.
+    let theirs = f.store.take("a", "s", &f.ws, None, LIMIT).unwrap();
+    assert!(matches!(
+        f.store.restore("b", "s", &theirs.id, &f.ws),
+        Err(SnapshotError::Unknown(_))
+    ));
+}
+
+#[test]
+fn a_workspace_over_the_limit_is_refused_before_anything_is_stored() {
+    let f = fixture();
+    let error = f.store.take("t", "s", &f.ws, None, 10).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            SnapshotError::TooLarge {
+                size: 16,
+                limit: 10
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.to_string().contains("workspace.snapshot_limit_mb"));
+    assert_eq!(blob_count(&f.root), 0);
+    assert!(f.store.list("t", "s").unwrap().is_empty());
+}
+
+#[test]
+fn deleting_a_session_frees_only_what_no_other_snapshot_references() {
+    let f = fixture();
+    f.store.take("t", "keep", &f.ws, None, LIMIT).unwrap();
+    std::fs::write(f.ws.join("only-mine.txt"), "mine!").unwrap();
+    f.store.take("t", "drop", &f.ws, None, LIMIT).unwrap();
+    assert_eq!(blob_count(&f.root), 4);
+    let freed = f.store.delete_session("t", "drop").unwrap();
+    assert_eq!(freed, 5);
+    assert_eq!(blob_count(&f.root), 3);
+    let kept = f.store.list("t", "keep").unwrap();
+    std::fs::write(f.ws.join("output/a.txt"), "x").unwrap();
+    f.store.restore("t", "keep", &kept[0].id, &f.ws).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(f.ws.join("output/a.txt")).unwrap(),
+        "alpha"
+    );
+    assert_eq!(f.store.delete_session("t", "never").unwrap(), 0);
+}
