@@ -25,6 +25,11 @@ use error::ApiError;
 use settings::Endpoints;
 
 impl App {
+    /// The workspace snapshot store.
+    pub fn snapshots(&self) -> okcvm_actors::workspace::snapshots::SnapshotStore {
+        okcvm_actors::workspace::snapshots::SnapshotStore::new(self.settings.snapshots_dir())
+    }
+
     /// The chat model in force, if any.
     pub fn chat_model(&self) -> Option<String> {
         self.endpoints_snapshot()
@@ -271,6 +276,35 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .unify()
         .boxed();
 
+    let snapshots = warp::path!("api" / "session" / "workspace" / "snapshots")
+        .and(warp::get())
+        .and(s())
+        .and(warp::query::<std::collections::HashMap<String, String>>())
+        .then(api::snapshots::list)
+        .map(respond)
+        .or(warp::path!("api" / "session" / "workspace" / "snapshots")
+            .and(warp::post())
+            .and(s())
+            .and(json_body())
+            .then(api::snapshots::take)
+            .map(respond))
+        .unify()
+        .or(warp::path!("api" / "session" / "workspace" / "restore")
+            .and(warp::post())
+            .and(s())
+            .and(json_body())
+            .then(api::snapshots::restore)
+            .map(respond))
+        .unify()
+        .or(warp::path!("api" / "session" / "workspace" / "branch")
+            .and(warp::post())
+            .and(s())
+            .and(json_body())
+            .then(api::snapshots::branch)
+            .map(respond))
+        .unify()
+        .boxed();
+
     let files = warp::path!("api" / "session" / "workspace" / "files")
         .and(warp::get())
         .and(s())
@@ -309,6 +343,8 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .or(conversations)
         .unify()
         .or(uploads)
+        .unify()
+        .or(snapshots)
         .unify()
         .or(files)
         .unify()

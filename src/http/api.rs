@@ -7,5 +7,6 @@ pub mod conversations;
 pub mod files;
 pub mod session;
 pub mod sites;
+pub mod snapshots;
 pub mod system;
 pub mod uploads;

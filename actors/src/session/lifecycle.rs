@@ -54,11 +54,18 @@ pub(super) fn clear(
     let root = state.workspace.root().to_path_buf();
     let storage = state.services.storage.clone();
     let (key, sites) = (state.key.clone(), state.services.settings.sites_dir());
+    let snapshots =
+        crate::workspace::snapshots::SnapshotStore::new(state.services.settings.snapshots_dir());
     tokio::spawn(async move {
         let result = match rx.await {
             Ok(Ok(())) => {
-                remove_deployments(&storage, key, sites).await;
-                tokio::task::spawn_blocking(move || empty_dir(&root))
+                remove_deployments(&storage, key.clone(), sites).await;
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = snapshots.delete_session(&key.tenant, &key.session) {
+                        tracing::error!(error = %e, "removing a cleared session's snapshots failed");
+                    }
+                    empty_dir(&root)
+                })
                     .await
                     .map_err(|_| SessionError::Unavailable)
                     .and_then(|removed| {

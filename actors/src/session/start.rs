@@ -27,10 +27,10 @@ pub(super) fn start_turn(
     }
     let active = state.record.active_leaf.clone();
     let parent = match &request.branch {
-        BranchFrom::Active => active,
+        BranchFrom::Active => active.clone(),
         BranchFrom::ReplaceLast => match state.tree.last_user_on_path(active.as_deref()) {
             Some(last_user) => last_user.parent_id.clone(),
-            None => active,
+            None => active.clone(),
         },
         BranchFrom::Edit(id) => match state.tree.get(id) {
             None => {
@@ -44,6 +44,8 @@ pub(super) fn start_turn(
             Some(m) => m.parent_id.clone(),
         },
     };
+    // A regenerate or edit branches off before the active leaf: its files come back first.
+    let restore_files = parent != active;
     let turn_id = crate::ids::new_id();
     let mut user_message = Message::new(Role::User, parent.clone(), request.message);
     user_message.turn_id = Some(turn_id.clone());
@@ -72,6 +74,7 @@ pub(super) fn start_turn(
         history,
         user_message,
         started: reply,
+        restore_files,
     });
     Ok(())
 }

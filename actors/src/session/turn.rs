@@ -41,6 +41,9 @@ pub(crate) struct TurnTask {
     pub history: Vec<Message>,
     pub user_message: Message,
     pub started: RpcReplyPort<Result<TurnStarted, SessionError>>,
+    /// The turn starts a new branch (regenerate or edit): bring back the files of the branch
+    /// point first.
+    pub restore_files: bool,
 }
 
 /// Starts the turn. If its task panics, the turn still ends with an error and `stop`.
@@ -113,6 +116,7 @@ impl TurnTask {
             history,
             user_message,
             started,
+            restore_files,
         } = self;
         let user_message_id = user_message.id.clone();
         let mut turn = Turn {
@@ -137,16 +141,12 @@ impl TurnTask {
             user_message_id,
             after_seq,
         }));
+        if restore_files {
+            turn.restore_branch_files().await;
+        }
         match turn.run_loop().await {
             Ok((status, reply, message_id)) => {
-                let root = turn.tool_ctx.workspace.root().to_path_buf();
-                let session_id = turn.tool_ctx.session.session.clone();
-                let limits = turn.services.settings.uploads.clone();
-                let workspace = tokio::task::spawn_blocking(move || {
-                    crate::workspace::view::payload_fields(&root, &session_id, &limits)
-                })
-                .await
-                .unwrap_or_default();
+                let workspace = turn.snapshot_workspace(message_id.clone()).await;
                 let recent = turn.history.len().saturating_sub(VM_HISTORY_ENTRIES);
                 let payload = final_payload(&TurnSummary {
                     turn_id: &turn.turn_id,
@@ -439,6 +439,56 @@ impl Turn {
             Ok(CallResult::Success(Err(e))) => Err(e),
             _ => Err(SessionError::Unavailable),
         }
+    }
+
+    /// Puts back the workspace of the newest snapshot on the branch this turn continues, so a
+    /// regenerated or edited message sees the files it saw the first time.
+    async fn restore_branch_files(&self) {
+        let store =
+            crate::workspace::snapshots::SnapshotStore::new(self.services.settings.snapshots_dir());
+        let key = self.tool_ctx.session.clone();
+        let root = self.tool_ctx.workspace.root().to_path_buf();
+        let path: Vec<String> = self.history.iter().map(|m| m.id.clone()).collect();
+        let restored = tokio::task::spawn_blocking(move || {
+            match store.for_path(&key.tenant, &key.session, &path)? {
+                Some(snapshot) => store
+                    .restore(&key.tenant, &key.session, &snapshot.id, &root)
+                    .map(Some),
+                None => Ok(None),
+            }
+        })
+        .await;
+        if let Ok(Err(e)) = restored {
+            tracing::warn!(error = %e, "restoring the branch's files failed");
+        }
+    }
+
+    /// Takes the after-turn snapshot (attached to the turn's last message) and reads the
+    /// workspace fields of the payload.
+    async fn snapshot_workspace(
+        &self,
+        message_id: Option<String>,
+    ) -> serde_json::Map<String, Value> {
+        let settings = self.services.settings.clone();
+        let key = self.tool_ctx.session.clone();
+        let root = self.tool_ctx.workspace.root().to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let store = crate::workspace::snapshots::SnapshotStore::new(settings.snapshots_dir());
+            let limit = settings.workspace.snapshot_limit_mb.saturating_mul(1 << 20);
+            if let Err(e) = store.take(
+                &key.tenant,
+                &key.session,
+                &root,
+                Some("after turn".into()),
+                message_id,
+                limit,
+            ) {
+                tracing::warn!(session = %key, error = %e, "no snapshot after this turn");
+            }
+            crate::workspace::view::payload_fields(&root, &key, &settings.uploads, &store)
+        })
+        .await
+        .unwrap_or_default()
     }
 
     fn emit(&self, kind: EventKind) {

@@ -49,6 +49,17 @@ pub struct SnapshotInfo {
     pub bytes: u64,
     /// Bytes this snapshot added to the store (its files no snapshot had before).
     pub stored_bytes: u64,
+    /// The history entry the workspace belonged to when it was taken (the leaf of its branch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+}
+
+/// Named workspace branches of a session and the one checked out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Branches {
+    pub current: Option<String>,
+    /// Branch name -> snapshot id.
+    pub names: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +121,7 @@ impl SnapshotStore {
         session: &str,
         workspace: &Path,
         label: Option<String>,
+        message_id: Option<String>,
         limit_bytes: u64,
     ) -> Result<SnapshotInfo, SnapshotError> {
         let mut entries = BTreeMap::new();
@@ -138,6 +150,7 @@ impl SnapshotStore {
             files,
             bytes: total,
             stored_bytes,
+            message_id,
         };
         let manifest = Manifest {
             info: info.clone(),
@@ -189,6 +202,63 @@ impl SnapshotStore {
             id: id.to_string(),
             reason: e.to_string(),
         })
+    }
+
+    /// The newest snapshot taken at one of `path`'s entries, the one nearest its end winning:
+    /// the files that belong to a history branch.
+    pub fn for_path(
+        &self,
+        tenant: &str,
+        session: &str,
+        path: &[String],
+    ) -> Result<Option<SnapshotInfo>, SnapshotError> {
+        let snapshots = self.list(tenant, session)?;
+        Ok(path.iter().rev().find_map(|message| {
+            snapshots
+                .iter()
+                .find(|s| s.message_id.as_deref() == Some(message.as_str()))
+                .cloned()
+        }))
+    }
+
+    fn branches_path(&self, tenant: &str, session: &str) -> PathBuf {
+        self.root
+            .join("branches")
+            .join(tenant)
+            .join(format!("{session}.json"))
+    }
+
+    pub fn branches(&self, tenant: &str, session: &str) -> Result<Branches, SnapshotError> {
+        match std::fs::read(self.branches_path(tenant, session)) {
+            Ok(raw) => serde_json::from_slice(&raw).map_err(|e| SnapshotError::Corrupt {
+                id: "branches".into(),
+                reason: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Branches::default()),
+            Err(e) => Err(io("read", "the branches")(e)),
+        }
+    }
+
+    pub fn set_branches(
+        &self,
+        tenant: &str,
+        session: &str,
+        branches: &Branches,
+    ) -> Result<(), SnapshotError> {
+        let path = self.branches_path(tenant, session);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io("create", "the branches folder"))?;
+        }
+        let text = serde_json::to_vec(branches).map_err(|e| SnapshotError::Corrupt {
+            id: "branches".into(),
+            reason: e.to_string(),
+        })?;
+        write_atomically(&path, &text)
+    }
+
+    /// Whether snapshot `id` exists for the session.
+    pub fn exists(&self, tenant: &str, session: &str, id: &str) -> bool {
+        self.manifest(tenant, session, id).is_ok()
     }
 
     /// Makes the workspace match snapshot `id`; returns how many paths changed.
@@ -271,6 +341,7 @@ impl SnapshotStore {
     /// Deletes the session's snapshots and the blobs no other snapshot references; returns the
     /// bytes freed.
     pub fn delete_session(&self, tenant: &str, session: &str) -> Result<u64, SnapshotError> {
+        let _ = std::fs::remove_file(self.branches_path(tenant, session));
         let dir = self.session_dir(tenant, session);
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => {}
@@ -423,6 +494,44 @@ fn walk_files(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// The `workspace_state` object clients see: the newest `limit` snapshots, the latest one,
+/// the branches, and where things are in the agent's view.
+pub fn workspace_state(
+    store: &SnapshotStore,
+    tenant: &str,
+    session: &str,
+    limit: usize,
+) -> serde_json::Value {
+    let snapshots = store.list(tenant, session).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "listing snapshots failed");
+        Vec::new()
+    });
+    let branches = store.branches(tenant, session).unwrap_or_default();
+    let brief = |s: &SnapshotInfo| {
+        serde_json::json!({
+            "id": s.id,
+            "label": s.label,
+            "timestamp": s.timestamp,
+            "files": s.files,
+            "bytes": s.bytes,
+            "message_id": s.message_id,
+        })
+    };
+    let mount = super::MOUNT;
+    serde_json::json!({
+        "enabled": true,
+        "snapshots": snapshots.iter().take(limit).map(brief).collect::<Vec<_>>(),
+        "latest_snapshot": snapshots.first().map(brief),
+        "branches": branches.names,
+        "current_branch": branches.current,
+        "paths": {
+            "mount": mount,
+            "output": format!("{mount}/output"),
+            "upload": format!("{mount}/upload"),
+        },
+    })
 }
 
 #[cfg(test)]

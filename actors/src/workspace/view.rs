@@ -5,8 +5,10 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::MOUNT;
 use crate::config::UploadSettings;
+
+/// Snapshots listed in `workspace_state`.
+pub const LISTED_SNAPSHOTS: usize = 20;
 
 /// Most artifacts listed; a workspace with more shows the newest-named first `MAX` of them.
 const MAX_ARTIFACTS: usize = 200;
@@ -34,33 +36,23 @@ pub fn artifacts(root: &Path, session_id: &str) -> Vec<Value> {
         .collect()
 }
 
-/// The `workspace_state` object. Snapshots are not kept yet, so `enabled` is false and the
-/// list is empty; the paths say where things are in the agent's view.
-pub fn workspace_state() -> Value {
-    json!({
-        "enabled": false,
-        "snapshots": [],
-        "paths": {
-            "mount": MOUNT,
-            "output": format!("{MOUNT}/output"),
-            "upload": format!("{MOUNT}/upload"),
-        },
-    })
-}
-
 /// `artifacts`, `workspace_state`, `uploads` and the upload limits of a workspace, as the chat
 /// payload and the boot reply carry them.
 pub fn payload_fields(
     root: &Path,
-    session_id: &str,
+    key: &crate::SessionKey,
     limits: &UploadSettings,
+    snapshots: &super::snapshots::SnapshotStore,
 ) -> serde_json::Map<String, Value> {
     let mut map = serde_json::Map::new();
     map.insert(
         "artifacts".into(),
-        Value::Array(artifacts(root, session_id)),
+        Value::Array(artifacts(root, &key.session)),
     );
-    map.insert("workspace_state".into(), workspace_state());
+    map.insert(
+        "workspace_state".into(),
+        super::snapshots::workspace_state(snapshots, &key.tenant, &key.session, LISTED_SNAPSHOTS),
+    );
     let uploads = super::uploads::list(root).unwrap_or_else(|e| {
         tracing::warn!(error = %e, "listing uploads failed");
         Vec::new()

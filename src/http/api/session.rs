@@ -107,9 +107,10 @@ pub async fn workspace_fields(
     ctx: &SessionCtx,
 ) -> Result<serde_json::Map<String, Value>, ApiError> {
     let root = ctx.app.runtime.workspace_dir(&ctx.key);
-    let session = ctx.key.session.clone();
+    let key = ctx.key.clone();
     let uploads = ctx.app.settings.uploads.clone();
-    tokio::task::spawn_blocking(move || view::payload_fields(&root, &session, &uploads))
+    let store = ctx.app.snapshots();
+    tokio::task::spawn_blocking(move || view::payload_fields(&root, &key, &uploads, &store))
         .await
         .map_err(|e| ApiError::internal("reading the workspace failed", e))
 }
