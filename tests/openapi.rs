@@ -48,10 +48,26 @@ const ROUTES: &[(&str, &str, &str)] = &[
         "/api/session/workspace/files/{path}",
         "/api/session/workspace/files/x",
     ),
-    ("GET", "/api/session/workspace/snapshots", "/api/session/workspace/snapshots"),
-    ("POST", "/api/session/workspace/snapshots", "/api/session/workspace/snapshots"),
-    ("POST", "/api/session/workspace/restore", "/api/session/workspace/restore"),
-    ("POST", "/api/session/workspace/branch", "/api/session/workspace/branch"),
+    (
+        "GET",
+        "/api/session/workspace/snapshots",
+        "/api/session/workspace/snapshots",
+    ),
+    (
+        "POST",
+        "/api/session/workspace/snapshots",
+        "/api/session/workspace/snapshots",
+    ),
+    (
+        "POST",
+        "/api/session/workspace/restore",
+        "/api/session/workspace/restore",
+    ),
+    (
+        "POST",
+        "/api/session/workspace/branch",
+        "/api/session/workspace/branch",
+    ),
     ("GET", "/sites/{site_id}", "/sites/x"),
     ("GET", "/sites/{site_id}/{path}", "/sites/x/y"),
 ];
