@@ -351,7 +351,15 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .or(sites)
         .unify();
 
-    let origins = app.settings.server.cors_origins.clone();
+    let mut origins = app.settings.server.cors_origins.clone();
+    if !origins.is_empty() {
+        // Browsers send Origin on the console's own POSTs: its origin is always allowed.
+        if let Some(own) = app.settings.server.public_url.as_deref().map(origin_of) {
+            if !origins.contains(&own) {
+                origins.push(own);
+            }
+        }
+    }
     let table: BoxedFilter<(Response,)> = if origins.is_empty() {
         table.boxed()
     } else {
@@ -377,6 +385,15 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .and(table.recover(error::recover).unify())
         .map(access_log)
         .boxed()
+}
+
+/// The origin (`scheme://host[:port]`) of a URL.
+fn origin_of(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(end) => url[..after_scheme + end].to_string(),
+        None => url.to_string(),
+    }
 }
 
 /// Tags the response with a request id and writes one log line for it.

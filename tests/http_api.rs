@@ -867,6 +867,15 @@ async fn configured_origins_get_cors_and_others_are_refused() {
         allowed.headers()["access-control-allow-origin"],
         "https://console.example"
     );
+    // The server's own origin (the console's) stays allowed.
+    let own = server
+        .client
+        .post(server.at("/api/session/stop"))
+        .header("origin", server.url.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
     let refused = server
         .client
         .get(server.at("/api/health"))

@@ -441,3 +441,41 @@ async fn concurrent_token_creation_loses_nothing() {
         assert_eq!(store.verify(token), Some(format!("t{i}")));
     }
 }
+
+#[tokio::test]
+async fn only_admin_tenants_change_the_shared_model_endpoints() {
+    let model = FakeModel::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path(), &model.base_url());
+    settings.auth.mode = AuthMode::Tokens;
+    settings.auth.admin_tenants = vec!["ops".into()];
+    let store = Arc::new(TokenStore::open(dir.path()).unwrap());
+    let (_, ops) = store.create("ops", None).unwrap();
+    let (_, user) = store.create("user", None).unwrap();
+    let server = TestServer::start_with_auth(settings, Some(store)).await;
+    let change = json!({"chat": {"model": "other", "base_url": model.base_url()}});
+    let (status, body) = call(
+        &server,
+        Method::POST,
+        "/api/config",
+        Some(&user),
+        Some(change.clone()),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+    let (status, _) = call(&server, Method::GET, "/api/config", Some(&user), None).await;
+    assert_eq!(status, 200, "reading stays open: no key is ever shown");
+    let (status, body) = call(
+        &server,
+        Method::POST,
+        "/api/config",
+        Some(&ops),
+        Some(change),
+    )
+    .await;
+    assert_eq!(
+        (status, body["chat"]["model"].as_str()),
+        (200, Some("other"))
+    );
+    server.shutdown().await;
+}

@@ -256,6 +256,10 @@ impl ServerSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSettings {
     pub mode: AuthMode,
+    /// With `tokens`: the tenants whose tokens may change the server-wide model and media
+    /// endpoints through `POST /api/config` (they apply to every tenant). Empty: nobody; the
+    /// operator configures them in the file or the environment.
+    pub admin_tenants: Vec<String>,
 }
 
 /// How callers are identified.

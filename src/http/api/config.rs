@@ -16,8 +16,16 @@ pub async fn get(ctx: TenantCtx) -> Result<Response, ApiError> {
 /// Applies the sections present, stores them (they win over the file at the next start) and
 /// hands a changed chat endpoint to the model actor.
 pub async fn post(ctx: TenantCtx, body: Bytes) -> Result<Response, ApiError> {
-    let update: ConfigUpdate = parse_json(&body)?;
     let app = &ctx.app;
+    // The endpoints serve every tenant: with tokens, only the operator's tenants change them.
+    if app.auth.is_some() && !app.settings.auth.admin_tenants.contains(&ctx.tenant) {
+        return Err(ApiError::new(
+            warp::http::StatusCode::FORBIDDEN,
+            "forbidden",
+            "the model endpoints are shared by every tenant: only tenants listed in auth.admin_tenants can change them",
+        ));
+    }
+    let update: ConfigUpdate = parse_json(&body)?;
     // One change at a time, so two POSTs cannot interleave their read-modify-write.
     let _guard = app.config_lock.lock().await;
     let current = app.endpoints_snapshot();
