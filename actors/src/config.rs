@@ -351,6 +351,9 @@ pub struct WorkspaceSettings {
     pub limits: ProcessLimits,
     /// Largest workspace a snapshot is taken of (all files together), MiB.
     pub snapshot_limit_mb: u64,
+    /// Time a Python cell may run before it is interrupted (the interpreter keeps its
+    /// state), seconds.
+    pub python_timeout_s: f64,
 }
 
 /// `workspace.sandbox`.
@@ -405,7 +408,14 @@ impl Default for WorkspaceSettings {
             network: true,
             limits: ProcessLimits::default(),
             snapshot_limit_mb: 1024,
+            python_timeout_s: 120.0,
         }
+    }
+}
+
+impl WorkspaceSettings {
+    pub fn python_timeout(&self) -> Duration {
+        secs(self.python_timeout_s)
     }
 }
 

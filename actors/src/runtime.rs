@@ -34,6 +34,8 @@ pub struct Services {
     pub tools: ActorRef<ToolMsg>,
     pub registry: Arc<ToolRegistry>,
     pub settings: Arc<Settings>,
+    /// The sessions' Python interpreters.
+    pub kernels: Arc<crate::tool::Kernels>,
 }
 
 /// Why the runtime could not start or answer.
@@ -115,6 +117,7 @@ impl Actor for Supervisor {
             tools,
             registry,
             settings,
+            kernels: Arc::default(),
         };
         let (manager, _) =
             Actor::spawn_linked(None, SessionManager, services.clone(), cell).await?;

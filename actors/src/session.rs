@@ -403,6 +403,8 @@ impl Actor for SessionActor {
         state: &mut SessionState,
     ) -> Result<(), ActorProcessingErr> {
         lifecycle::interrupt_running_turn(state).await;
+        // A hibernating or stopping session's interpreter goes too; it comes back empty.
+        state.services.kernels.stop(&state.key);
         Ok(())
     }
 }

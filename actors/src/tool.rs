@@ -22,11 +22,13 @@ use crate::SessionKey;
 mod actor;
 mod deploy;
 mod files;
+mod python;
 mod registry;
 mod shell;
 mod todo;
 
 pub use deploy::{remove_sites, DeploymentRecord};
+pub use python::Kernels;
 pub use todo::Todo;
 
 pub use actor::{ToolActor, ToolCallOutcome, ToolMsg};
@@ -47,6 +49,8 @@ pub struct ToolContext {
     pub settings: Arc<Settings>,
     /// Cancelled when the turn is stopped; long tools watch it.
     pub cancel: CancellationToken,
+    /// The sessions' Python interpreters.
+    pub kernels: Arc<Kernels>,
 }
 
 /// An image a tool returns for the model to see (and the console to show).
@@ -152,6 +156,7 @@ pub(crate) mod test_support {
                 ..Settings::default()
             }),
             cancel: CancellationToken::new(),
+            kernels: Arc::default(),
         }
     }
 }

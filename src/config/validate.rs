@@ -34,6 +34,10 @@ pub(crate) fn problems(settings: &Settings) -> Vec<String> {
             settings.sessions.idle_hibernate_s,
         ),
         ("server.sse_keepalive_s", settings.server.sse_keepalive_s),
+        (
+            "workspace.python_timeout_s",
+            settings.workspace.python_timeout_s,
+        ),
     ] {
         if !(value.is_finite() && value > 0.0) {
             problem(

@@ -87,6 +87,7 @@ pub(super) fn tool_context(state: &SessionState, cancel: CancellationToken) -> T
         files_read: state.files_read.clone(),
         settings: state.services.settings.clone(),
         cancel,
+        kernels: state.services.kernels.clone(),
     }
 }
 

@@ -14,7 +14,7 @@ use super::{Tool, ToolContext, ToolError};
 use crate::workspace::PathError;
 
 mod edit;
-mod read;
+pub(crate) mod read;
 mod write;
 
 pub(crate) fn tools() -> Vec<Arc<dyn Tool>> {

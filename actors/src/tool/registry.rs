@@ -48,6 +48,7 @@ impl ToolRegistry {
         tools.extend(super::files::tools());
         tools.extend(super::shell::tools());
         tools.extend(super::deploy::tools());
+        tools.extend(super::python::tools());
         Self::from_manifest(TOOLS_JSON, tools)
     }
 

@@ -293,6 +293,25 @@ fn build(spec: &CommandSpec, mode: SandboxMode) -> io::Result<Command> {
     Ok(command)
 }
 
+/// Starts a long-lived process in the sandbox `spec` describes (`spec.command` run by bash),
+/// with stdin and stdout piped for a line protocol, stderr discarded, and `env` added to the
+/// passed-through environment. The caller owns the child (killed when dropped).
+pub fn spawn_interactive(
+    spec: &CommandSpec,
+    env: &[(&str, &str)],
+) -> io::Result<tokio::process::Child> {
+    let mode = spec.sandbox.unwrap_or_else(sandbox_mode);
+    let mut command = build(spec, mode)?;
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    command.spawn()
+}
+
 /// SIGKILLs a process group when dropped, so an abandoned call leaves nothing running.
 struct GroupKiller(Option<Pid>);
 
