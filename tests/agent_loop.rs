@@ -472,3 +472,44 @@ async fn the_todo_list_is_kept_per_session_and_survives_a_restart() {
     assert!(read.text.contains("write report"), "{}", read.text);
     runtime.shutdown().await;
 }
+
+#[tokio::test]
+async fn switching_branches_brings_back_each_branchs_files() {
+    let model = FakeModel::start().await;
+    for content in ["first", "second"] {
+        model.push(sse(vec![
+            ev_tool_call(
+                &format!("w-{content}"),
+                "mshtools-write_file",
+                &json!({"file_path": "/mnt/okcomputer/output/a.txt", "content": content})
+                    .to_string(),
+            ),
+            ev_done(),
+        ]));
+        model.push(sse(vec![ev_text(content), ev_done()]));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = start(test_settings(dir.path(), &model.base_url())).await;
+    let session = runtime.session(local("b")).unwrap();
+    let file = dir.path().join("workspaces/local/b/output/a.txt");
+
+    let (first, _) = run_turn(&session, say("write")).await;
+    let (second, _) = run_turn(
+        &session,
+        TurnRequest {
+            message: "write differently".into(),
+            branch: BranchFrom::ReplaceLast,
+        },
+    )
+    .await;
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "second");
+
+    session.switch_branch(&first.user_message_id).await.unwrap();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "first");
+    session
+        .switch_branch(&second.user_message_id)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "second");
+    runtime.shutdown().await;
+}
