@@ -34,7 +34,7 @@ pub use types::{BranchFrom, MessageView, SessionError, SessionSnapshot, TurnRequ
 
 pub use events::EventBatch;
 use events::EventLog;
-use start::{snapshot, start_turn, switch_branch, tool_context};
+use start::{snapshot, start_turn, switch_branch_and_restore, tool_context};
 
 /// Longest wait for the store while a session starts.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -294,36 +294,7 @@ impl Actor for SessionActor {
             }
             SessionMsg::SwitchBranch { message_id, reply } => {
                 state.last_activity = Instant::now();
-                match switch_branch(state, &message_id) {
-                    Ok(snapshot) => {
-                        // The branch's files come back before the caller hears it switched.
-                        let store = crate::workspace::snapshots::SnapshotStore::new(
-                            state.services.settings.snapshots_dir(),
-                        );
-                        let key = state.key.clone();
-                        let root = state.workspace.root().to_path_buf();
-                        let path: Vec<String> =
-                            snapshot.messages.iter().map(|m| m.id.clone()).collect();
-                        tokio::spawn(async move {
-                            let restored = tokio::task::spawn_blocking(move || {
-                                match store.for_path(&key.tenant, &key.session, &path)? {
-                                    Some(found) => store
-                                        .restore(&key.tenant, &key.session, &found.id, &root)
-                                        .map(drop),
-                                    None => Ok(()),
-                                }
-                            })
-                            .await;
-                            if let Ok(Err(e)) = restored {
-                                tracing::warn!(error = %e, "restoring the branch's files failed");
-                            }
-                            let _ = reply.send(Ok(snapshot));
-                        });
-                    }
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                    }
-                }
+                switch_branch_and_restore(state, &message_id, reply);
             }
             SessionMsg::TurnEvents { turn_id, kinds } => {
                 let current = state.running.as_ref().is_some_and(|t| t.id == turn_id);

@@ -91,7 +91,7 @@ pub(super) fn tool_context(state: &SessionState, cancel: CancellationToken) -> T
     }
 }
 
-pub(super) fn switch_branch(
+fn switch_branch(
     state: &mut SessionState,
     message_id: &str,
 ) -> Result<SessionSnapshot, SessionError> {
@@ -119,6 +119,36 @@ pub(super) fn switch_branch(
         .map_err(|_| SessionError::Storage(StorageError::Unavailable))?;
     }
     Ok(snapshot(state))
+}
+
+/// [`switch_branch`], then the branch's files come back before the caller hears it switched.
+pub(super) fn switch_branch_and_restore(
+    state: &mut SessionState,
+    message_id: &str,
+    reply: RpcReplyPort<Result<SessionSnapshot, SessionError>>,
+) {
+    let snapshot = match switch_branch(state, message_id) {
+        Ok(snapshot) => snapshot,
+        Err(e) => {
+            let _ = reply.send(Err(e));
+            return;
+        }
+    };
+    let store =
+        crate::workspace::snapshots::SnapshotStore::new(state.services.settings.snapshots_dir());
+    let key = state.key.clone();
+    let root = state.workspace.root().to_path_buf();
+    let path: Vec<String> = snapshot.messages.iter().map(|m| m.id.clone()).collect();
+    tokio::spawn(async move {
+        let restored = tokio::task::spawn_blocking(move || {
+            store.restore_path(&key.tenant, &key.session, &path, &root)
+        })
+        .await;
+        if let Ok(Err(e)) = restored {
+            tracing::warn!(error = %e, "restoring the branch's files failed");
+        }
+        let _ = reply.send(Ok(snapshot));
+    });
 }
 
 pub(super) fn snapshot(state: &SessionState) -> SessionSnapshot {

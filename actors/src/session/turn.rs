@@ -450,12 +450,7 @@ impl Turn {
         let root = self.tool_ctx.workspace.root().to_path_buf();
         let path: Vec<String> = self.history.iter().map(|m| m.id.clone()).collect();
         let restored = tokio::task::spawn_blocking(move || {
-            match store.for_path(&key.tenant, &key.session, &path)? {
-                Some(snapshot) => store
-                    .restore(&key.tenant, &key.session, &snapshot.id, &root)
-                    .map(Some),
-                None => Ok(None),
-            }
+            store.restore_path(&key.tenant, &key.session, &path, &root)
         })
         .await;
         if let Ok(Err(e)) = restored {

@@ -221,6 +221,23 @@ impl SnapshotStore {
         }))
     }
 
+    /// Restores the workspace to the newest snapshot on `path` (see [`Self::for_path`]);
+    /// `None` when the path has none, and the workspace is left as it is.
+    pub fn restore_path(
+        &self,
+        tenant: &str,
+        session: &str,
+        path: &[String],
+        workspace: &Path,
+    ) -> Result<Option<usize>, SnapshotError> {
+        match self.for_path(tenant, session, path)? {
+            Some(found) => self
+                .restore(tenant, session, &found.id, workspace)
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
     fn branches_path(&self, tenant: &str, session: &str) -> PathBuf {
         self.root
             .join("branches")
