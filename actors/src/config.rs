@@ -376,7 +376,8 @@ pub struct ProcessLimits {
     pub memory_mb: u64,
     /// Largest file a command may write, MiB.
     pub file_size_mb: u64,
-    /// Processes (per user; not enforced for root).
+    /// Processes of one command and all it starts (a pids cgroup where writable, else
+    /// `ulimit -u`, which the kernel does not apply to root).
     pub processes: u64,
 }
 

@@ -19,8 +19,8 @@ pub mod view;
 
 pub use paths::PathError;
 pub use process::{
-    isolation_warnings, run_command, sandbox_mode, sandbox_mode_for, spawn_interactive,
-    CommandOutcome, CommandSpec, EnvSource, SandboxMode,
+    isolation_warnings, process_cgroups_available, run_command, sandbox_mode, sandbox_mode_for,
+    spawn_interactive, CommandOutcome, CommandSpec, EnvSource, Interactive, SandboxMode,
 };
 
 /// Where the agent sees its workspace.

@@ -16,7 +16,7 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::process::{ChildStdin, ChildStdout};
 
 use super::{parse_args, Tool, ToolContext, ToolError, ToolImage, ToolOutput};
 use crate::workspace::{spawn_interactive, CommandSpec};
@@ -67,7 +67,7 @@ impl Kernels {
 }
 
 struct Kernel {
-    _child: Child,
+    _process: crate::workspace::Interactive,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
 }
@@ -186,7 +186,7 @@ fn start(ctx: &ToolContext) -> Result<Kernel, ToolError> {
         Some(crate::workspace::sandbox_mode_for(settings.sandbox).map_err(ToolError::Unavailable)?);
     spec.network = settings.network;
     spec.limits = settings.limits.clone();
-    let mut child = spawn_interactive(
+    let mut process = spawn_interactive(
         &spec,
         &[
             ("OKCVM_KERNEL", KERNEL),
@@ -200,13 +200,14 @@ fn start(ctx: &ToolContext) -> Result<Kernel, ToolError> {
             "Python could not be started (is python3 installed?): {e}"
         ))
     })?;
-    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+    let (Some(stdin), Some(stdout)) = (process.child.stdin.take(), process.child.stdout.take())
+    else {
         return Err(ToolError::Failed(
             "the Python environment has no pipes".into(),
         ));
     };
     Ok(Kernel {
-        _child: child,
+        _process: process,
         stdin,
         stdout: BufReader::new(stdout),
     })

@@ -30,6 +30,11 @@ use tokio_util::sync::CancellationToken;
 use super::{Workspace, MOUNT};
 use crate::config::{ProcessLimits, SandboxChoice};
 
+mod cgroup;
+
+pub use cgroup::available as process_cgroups_available;
+pub(crate) use cgroup::PidsCgroup;
+
 /// How long to keep reading output after the command ended and its group was killed. Only a
 /// process that left the group (`setsid`) can keep the pipes open that long.
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
@@ -184,6 +189,14 @@ pub fn isolation_warnings(mode: SandboxMode, network: bool) -> Vec<&'static str>
             warnings.push("workspace.network is false, but without bubblewrap commands can still reach the network");
         }
     }
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    if !cgroup::available() && root {
+        warnings.push(
+            "no writable pids cgroup: workspace.limits.processes is not enforced for commands run as root",
+        );
+    }
     warnings
 }
 
@@ -241,10 +254,10 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
 
 /// Builds the command for `mode`. The one place a process is configured, so resource limits and
 /// network policy can be added here.
-fn build(spec: &CommandSpec, mode: SandboxMode) -> io::Result<Command> {
+fn build(spec: &CommandSpec, mode: SandboxMode) -> io::Result<(Command, Option<PidsCgroup>)> {
     let root = spec.workspace.root();
     let prelude = limit_prelude(&spec.limits);
-    let (mut command, home) = match mode {
+    let (inner, home) = match mode {
         SandboxMode::Bubblewrap => {
             let bwrap = bwrap().ok_or_else(|| {
                 io::Error::new(
@@ -271,6 +284,23 @@ fn build(spec: &CommandSpec, mode: SandboxMode) -> io::Result<Command> {
             (command, root.to_path_buf())
         }
     };
+    // Where a pids cgroup can be made, the command joins it before anything else runs.
+    let cgroup = PidsCgroup::create(spec.limits.processes);
+    let mut command = match &cgroup {
+        None => inner,
+        Some(cgroup) => {
+            let inner = inner.as_std();
+            let mut wrapped = Command::new("/bin/sh");
+            wrapped
+                .arg("-c")
+                .arg(cgroup::JOIN)
+                .arg("sh")
+                .arg(cgroup.dir())
+                .arg(inner.get_program())
+                .args(inner.get_args());
+            wrapped
+        }
+    };
     command.env_clear();
     for name in &spec.env_passthrough {
         let value = match &spec.env_source {
@@ -290,18 +320,15 @@ fn build(spec: &CommandSpec, mode: SandboxMode) -> io::Result<Command> {
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    Ok(command)
+    Ok((command, cgroup))
 }
 
 /// Starts a long-lived process in the sandbox `spec` describes (`spec.command` run by bash),
 /// with stdin and stdout piped for a line protocol, stderr discarded, and `env` added to the
 /// passed-through environment. The caller owns the child (killed when dropped).
-pub fn spawn_interactive(
-    spec: &CommandSpec,
-    env: &[(&str, &str)],
-) -> io::Result<tokio::process::Child> {
+pub fn spawn_interactive(spec: &CommandSpec, env: &[(&str, &str)]) -> io::Result<Interactive> {
     let mode = spec.sandbox.unwrap_or_else(sandbox_mode);
-    let mut command = build(spec, mode)?;
+    let (mut command, cgroup) = build(spec, mode)?;
     for (name, value) in env {
         command.env(name, value);
     }
@@ -309,7 +336,17 @@ pub fn spawn_interactive(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    command.spawn()
+    Ok(Interactive {
+        child: command.spawn()?,
+        _cgroup: cgroup,
+    })
+}
+
+/// A long-lived sandboxed process and the cgroup that holds it (removed when dropped).
+#[derive(Debug)]
+pub struct Interactive {
+    pub child: tokio::process::Child,
+    _cgroup: Option<PidsCgroup>,
 }
 
 /// SIGKILLs a process group when dropped, so an abandoned call leaves nothing running.
@@ -404,7 +441,7 @@ pub async fn run_command(
     cancel: &CancellationToken,
 ) -> io::Result<CommandOutcome> {
     let mode = spec.sandbox.unwrap_or_else(sandbox_mode);
-    let mut command = build(&spec, mode)?;
+    let (mut command, _cgroup) = build(&spec, mode)?;
     let started = Instant::now();
     let mut child = command.spawn()?;
     let group = GroupKiller(

@@ -340,3 +340,30 @@ fn a_required_sandbox_that_works_is_chosen_and_none_means_the_host() {
     assert!(isolation_warnings(SandboxMode::Bubblewrap, false).is_empty());
     assert_eq!(isolation_warnings(SandboxMode::Host, false).len(), 2);
 }
+
+#[tokio::test]
+async fn a_fork_bomb_is_held_to_the_process_limit_and_leaves_nothing_behind() {
+    // Checked before the bomb is lit: without a pids cgroup it would not be contained.
+    assert!(
+        process_cgroups_available(),
+        "no writable pids cgroup here: the process limit cannot be enforced for root"
+    );
+    let (_dir, ws) = workspace();
+    let marker = unique_marker("bomb");
+    let mut bomb = spec(
+        &ws,
+        SandboxMode::Bubblewrap,
+        &format!("# {marker}\nb() {{ b | b & }}; b; sleep 2"),
+    );
+    bomb.limits.processes = 64;
+    bomb.timeout = Duration::from_secs(3);
+    let outcome = run(bomb).await;
+    assert!(
+        outcome.output.contains("Resource temporarily unavailable"),
+        "the bomb was not held to the limit: {outcome:?}"
+    );
+    eventually("the bomb's processes are gone", || {
+        !process_with_marker_alive(&marker)
+    })
+    .await;
+}
