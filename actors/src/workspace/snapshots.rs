@@ -75,6 +75,25 @@ enum Entry {
     },
 }
 
+/// What the last snapshot knew of a file, to skip hashing it again when unchanged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Indexed {
+    size: u64,
+    modified_ns: i128,
+    sha256: String,
+}
+
+/// Size and modification time (nanoseconds) of a file.
+fn file_stamp(path: &Path) -> Option<(u64, i128)> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    let modified = meta.modified().ok()?;
+    let ns = match modified.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    };
+    Some((meta.len(), ns))
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Manifest {
     info: SnapshotInfo,
@@ -135,14 +154,41 @@ impl SnapshotStore {
         }
         let mut stored_bytes = 0;
         let mut files = 0;
+        // Files whose size and modification time match the last snapshot's are not read again.
+        let known = self.read_index(tenant, session);
+        let mut index = BTreeMap::new();
         for (path, entry) in entries.iter_mut() {
             if let Entry::File { sha256, .. } = entry {
                 files += 1;
-                let (hash, added) = self.store_blob(&workspace.join(path), path)?;
+                let full = workspace.join(path.as_str());
+                let stamp = file_stamp(&full);
+                let cached = known
+                    .get(path.as_str())
+                    .filter(|c| Some((c.size, c.modified_ns)) == stamp)
+                    .filter(|c| self.blob_path(&c.sha256).exists())
+                    .map(|c| c.sha256.clone());
+                let hash = match cached {
+                    Some(hash) => hash,
+                    None => {
+                        let (hash, added) = self.store_blob(&full, path)?;
+                        stored_bytes += added;
+                        hash
+                    }
+                };
+                if let Some((size, modified_ns)) = stamp {
+                    index.insert(
+                        path.clone(),
+                        Indexed {
+                            size,
+                            modified_ns,
+                            sha256: hash.clone(),
+                        },
+                    );
+                }
                 *sha256 = hash;
-                stored_bytes += added;
             }
         }
+        self.write_index(tenant, session, &index);
         let info = SnapshotInfo {
             id: crate::ids::new_id(),
             label,
@@ -164,6 +210,38 @@ impl SnapshotStore {
         })?;
         write_atomically(&dir.join(format!("{}.json", info.id)), &text)?;
         Ok(info)
+    }
+
+    fn index_path(&self, tenant: &str, session: &str) -> PathBuf {
+        self.root
+            .join("index")
+            .join(tenant)
+            .join(format!("{session}.json"))
+    }
+
+    /// The hashes of the last snapshot's files by size and modification time; empty when
+    /// missing or unreadable (everything is then hashed again).
+    fn read_index(&self, tenant: &str, session: &str) -> BTreeMap<String, Indexed> {
+        std::fs::read(self.index_path(tenant, session))
+            .ok()
+            .and_then(|raw| serde_json::from_slice(&raw).ok())
+            .unwrap_or_default()
+    }
+
+    fn write_index(&self, tenant: &str, session: &str, index: &BTreeMap<String, Indexed>) {
+        let path = self.index_path(tenant, session);
+        let written = path
+            .parent()
+            .map(std::fs::create_dir_all)
+            .unwrap_or(Ok(()))
+            .ok()
+            .and_then(|()| serde_json::to_vec(index).ok())
+            .map(|text| write_atomically(&path, &text));
+        if !matches!(written, Some(Ok(()))) {
+            tracing::warn!(
+                "the snapshot index could not be written; the next snapshot rereads every file"
+            );
+        }
     }
 
     /// The session's snapshots, newest first.
@@ -359,6 +437,7 @@ impl SnapshotStore {
     /// bytes freed.
     pub fn delete_session(&self, tenant: &str, session: &str) -> Result<u64, SnapshotError> {
         let _ = std::fs::remove_file(self.branches_path(tenant, session));
+        let _ = std::fs::remove_file(self.index_path(tenant, session));
         let dir = self.session_dir(tenant, session);
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => {}

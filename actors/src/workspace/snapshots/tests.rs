@@ -175,3 +175,22 @@ fn deleting_a_session_frees_only_what_no_other_snapshot_references() {
     );
     assert_eq!(f.store.delete_session("t", "never").unwrap(), 0);
 }
+
+#[test]
+fn a_same_size_edit_is_seen_and_unchanged_files_are_not_stored_again() {
+    let f = fixture();
+    let first = f.store.take("t", "s", &f.ws, None, None, LIMIT).unwrap();
+    std::fs::write(f.ws.join("output/a.txt"), "omega").unwrap();
+    let second = f.store.take("t", "s", &f.ws, None, None, LIMIT).unwrap();
+    assert_eq!(second.stored_bytes, 5, "the edited file, and only it");
+    f.store.restore("t", "s", &first.id, &f.ws).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(f.ws.join("output/a.txt")).unwrap(),
+        "alpha"
+    );
+    f.store.restore("t", "s", &second.id, &f.ws).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(f.ws.join("output/a.txt")).unwrap(),
+        "omega"
+    );
+}
