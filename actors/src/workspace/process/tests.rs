@@ -367,3 +367,20 @@ async fn a_fork_bomb_is_held_to_the_process_limit_and_leaves_nothing_behind() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_gigabyte_of_output_is_read_to_the_end_but_only_the_cap_is_kept() {
+    let (_dir, ws) = workspace();
+    let mut flood = spec(
+        &ws,
+        SandboxMode::Bubblewrap,
+        "head -c 1000000000 /dev/zero | tr '\\0' 'x'",
+    );
+    flood.timeout = Duration::from_secs(120);
+    let outcome = run(flood).await;
+    assert!(!outcome.timed_out, "{:?}", outcome.duration);
+    assert_eq!(outcome.exit_code, Some(0));
+    assert!(outcome.truncated);
+    assert_eq!(outcome.total_chars, 1_000_000_000);
+    assert_eq!(outcome.output.chars().count(), 10_000);
+}
