@@ -55,7 +55,8 @@ async fn every_turn_leaves_a_snapshot_and_regenerating_brings_back_that_branchs_
     let first = chat(&server, json!({"message": "one", "stream": false})).await;
     let state = &first["workspace_state"];
     assert_eq!(state["enabled"], true);
-    assert_eq!(state["snapshots"].as_array().unwrap().len(), 1);
+    // The baseline from before the first turn, and the one after it.
+    assert_eq!(state["snapshots"].as_array().unwrap().len(), 2);
     assert_eq!(state["latest_snapshot"]["message_id"], first["message_id"]);
 
     chat(&server, json!({"message": "two", "stream": false})).await;
@@ -81,7 +82,7 @@ async fn every_turn_leaves_a_snapshot_and_regenerating_brings_back_that_branchs_
             .as_array()
             .unwrap()
             .len(),
-        3
+        4
     );
     server.shutdown().await;
 }
@@ -251,5 +252,50 @@ async fn a_workspace_over_the_limit_is_refused_a_snapshot_and_restores_wait_for_
     server
         .post("/api/session/stop?client_id=s", &json!({}))
         .await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn regenerating_the_first_message_brings_back_the_workspace_from_before_it() {
+    let model = FakeModel::start().await;
+    model.push(sse(vec![
+        write("/mnt/okcomputer/output/a.txt", "one"),
+        ev_done(),
+    ]));
+    model.push(sse(vec![ev_text("first"), ev_done()]));
+    model.push(sse(vec![
+        ev_tool_call(
+            "look",
+            "mshtools-shell",
+            r#"{"command":"ls -A output upload"}"#,
+        ),
+        ev_done(),
+    ]));
+    model.push(sse(vec![ev_text("again"), ev_done()]));
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(test_settings(dir.path(), &model.base_url())).await;
+    server.get("/api/session/boot?client_id=s").await;
+    std::fs::write(
+        dir.path().join("workspaces/local/s/upload/brief.txt"),
+        "uploaded first",
+    )
+    .unwrap();
+    chat(&server, json!({"message": "one", "stream": false})).await;
+    let regenerated = chat(
+        &server,
+        json!({"message": "one, again", "replace_last": true, "stream": false}),
+    )
+    .await;
+    let seen = regenerated["tool_calls"][0]["tool_output"]
+        .as_str()
+        .unwrap();
+    assert!(
+        seen.contains("brief.txt"),
+        "the upload from before the first turn is kept: {seen}"
+    );
+    assert!(
+        !seen.contains("a.txt"),
+        "the first turn's file is gone: {seen}"
+    );
     server.shutdown().await;
 }

@@ -119,6 +119,8 @@ impl TurnTask {
             restore_files,
         } = self;
         let user_message_id = user_message.id.clone();
+        // A turn from the root of the history (a session's first message, or an edit of it).
+        let from_root = history.is_empty();
         let mut turn = Turn {
             turn_id: turn_id.clone(),
             session,
@@ -143,6 +145,8 @@ impl TurnTask {
         }));
         if restore_files {
             turn.restore_branch_files().await;
+        } else if from_root {
+            turn.take_baseline().await;
         }
         match turn.run_loop().await {
             Ok((status, reply, message_id)) => {
@@ -455,6 +459,35 @@ impl Turn {
         .await;
         if let Ok(Err(e)) = restored {
             tracing::warn!(error = %e, "restoring the branch's files failed");
+        }
+    }
+
+    /// Before a session's first turn: records the workspace as it is (uploads included), so
+    /// that regenerating or editing the first message can go back to it.
+    async fn take_baseline(&self) {
+        let settings = self.services.settings.clone();
+        let key = self.tool_ctx.session.clone();
+        let root = self.tool_ctx.workspace.root().to_path_buf();
+        let taken = tokio::task::spawn_blocking(move || {
+            let store = crate::workspace::snapshots::SnapshotStore::new(settings.snapshots_dir());
+            if store.baseline(&key.tenant, &key.session)?.is_some() {
+                return Ok(());
+            }
+            let limit = settings.workspace.snapshot_limit_mb.saturating_mul(1 << 20);
+            store
+                .take(
+                    &key.tenant,
+                    &key.session,
+                    &root,
+                    Some(crate::workspace::snapshots::BASELINE_LABEL.into()),
+                    None,
+                    limit,
+                )
+                .map(drop)
+        })
+        .await;
+        if let Ok(Err(e)) = taken {
+            tracing::warn!(error = %e, "no baseline snapshot before the first turn");
         }
     }
 

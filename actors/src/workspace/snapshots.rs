@@ -54,6 +54,9 @@ pub struct SnapshotInfo {
     pub message_id: Option<String>,
 }
 
+/// The label of a session's baseline snapshot (its workspace before its first turn).
+pub const BASELINE_LABEL: &str = "before the first turn";
+
 /// Named workspace branches of a session and the one checked out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Branches {
@@ -299,8 +302,9 @@ impl SnapshotStore {
         }))
     }
 
-    /// Restores the workspace to the newest snapshot on `path` (see [`Self::for_path`]);
-    /// `None` when the path has none, and the workspace is left as it is.
+    /// Restores the workspace to the newest snapshot on `path` (see [`Self::for_path`]), or,
+    /// when the path has none, to the session's baseline (its workspace before its first
+    /// turn); `None` when there is neither, and the workspace is left as it is.
     pub fn restore_path(
         &self,
         tenant: &str,
@@ -308,12 +312,29 @@ impl SnapshotStore {
         path: &[String],
         workspace: &Path,
     ) -> Result<Option<usize>, SnapshotError> {
-        match self.for_path(tenant, session, path)? {
+        let found = match self.for_path(tenant, session, path)? {
+            Some(found) => Some(found),
+            None => self.baseline(tenant, session)?,
+        };
+        match found {
             Some(found) => self
                 .restore(tenant, session, &found.id, workspace)
                 .map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The session's baseline: the snapshot of its workspace before its first turn.
+    pub fn baseline(
+        &self,
+        tenant: &str,
+        session: &str,
+    ) -> Result<Option<SnapshotInfo>, SnapshotError> {
+        Ok(self
+            .list(tenant, session)?
+            .into_iter()
+            .rev()
+            .find(|s| s.message_id.is_none() && s.label.as_deref() == Some(BASELINE_LABEL)))
     }
 
     fn branches_path(&self, tenant: &str, session: &str) -> PathBuf {
