@@ -24,16 +24,15 @@ fn main() {
         )
         .unwrap();
     }
-    let store = SnapshotStore::new(dir.path().join("snapshots"));
-    let limit = u64::MAX;
+    let store = SnapshotStore::new(dir.path().join("snapshots"), u64::MAX);
 
     let started = Instant::now();
-    let first = store.take("t", "s", &ws, None, None, limit).unwrap();
+    let first = store.take("t", "s", &ws, None, None).unwrap();
     let first_ms = started.elapsed().as_secs_f64() * 1000.0;
 
     std::fs::write(ws.join("d7/f7.txt"), "changed").unwrap();
     let started = Instant::now();
-    let second = store.take("t", "s", &ws, None, None, limit).unwrap();
+    let second = store.take("t", "s", &ws, None, None).unwrap();
     let second_ms = started.elapsed().as_secs_f64() * 1000.0;
 
     std::fs::write(ws.join("d7/f7.txt"), "changed again").unwrap();

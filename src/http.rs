@@ -27,7 +27,7 @@ use settings::Endpoints;
 impl App {
     /// The workspace snapshot store.
     pub fn snapshots(&self) -> okcvm_actors::workspace::snapshots::SnapshotStore {
-        okcvm_actors::workspace::snapshots::SnapshotStore::new(self.settings.snapshots_dir())
+        okcvm_actors::workspace::snapshots::SnapshotStore::for_settings(&self.settings)
     }
 
     /// The chat model in force, if any.

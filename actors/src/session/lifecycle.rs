@@ -10,6 +10,7 @@ use super::{send_write, SessionError, SessionMsg, SessionState};
 use crate::event::EventKind;
 use crate::history::HistoryTree;
 use crate::storage::WriteBatch;
+use crate::workspace::snapshots::SnapshotStore;
 
 /// What clearing a session removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -55,8 +56,7 @@ pub(super) fn clear(
     let root = state.workspace.root().to_path_buf();
     let storage = state.services.storage.clone();
     let (key, sites) = (state.key.clone(), state.services.settings.sites_dir());
-    let snapshots =
-        crate::workspace::snapshots::SnapshotStore::new(state.services.settings.snapshots_dir());
+    let snapshots = SnapshotStore::for_settings(&state.services.settings);
     tokio::spawn(async move {
         let result = match rx.await {
             Ok(Ok(())) => {
@@ -86,6 +86,23 @@ pub(super) fn clear(
         let _ = reply.send(result);
     });
     Ok(())
+}
+
+/// Makes the workspace match the newest snapshot on `path` (a history branch, root first),
+/// or the session's baseline; a failure is logged and the files are left as they are.
+pub(super) async fn restore_branch(
+    store: SnapshotStore,
+    key: crate::SessionKey,
+    root: std::path::PathBuf,
+    path: Vec<String>,
+) {
+    let restored = tokio::task::spawn_blocking(move || {
+        store.restore_path(&key.tenant, &key.session, &path, &root)
+    })
+    .await;
+    if let Ok(Err(e)) = restored {
+        tracing::warn!(error = %e, "restoring the branch's files failed");
+    }
 }
 
 /// Takes the session's deployment records from the store and deletes their sites.

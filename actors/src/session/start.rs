@@ -134,19 +134,12 @@ pub(super) fn switch_branch_and_restore(
             return;
         }
     };
-    let store =
-        crate::workspace::snapshots::SnapshotStore::new(state.services.settings.snapshots_dir());
+    let store = crate::workspace::snapshots::SnapshotStore::for_settings(&state.services.settings);
     let key = state.key.clone();
     let root = state.workspace.root().to_path_buf();
-    let path: Vec<String> = snapshot.messages.iter().map(|m| m.id.clone()).collect();
+    let path = snapshot.messages.iter().map(|m| m.id.clone()).collect();
     tokio::spawn(async move {
-        let restored = tokio::task::spawn_blocking(move || {
-            store.restore_path(&key.tenant, &key.session, &path, &root)
-        })
-        .await;
-        if let Ok(Err(e)) = restored {
-            tracing::warn!(error = %e, "restoring the branch's files failed");
-        }
+        super::lifecycle::restore_branch(store, key, root, path).await;
         let _ = reply.send(Ok(snapshot));
     });
 }

@@ -24,6 +24,7 @@ use crate::llm::{
 use crate::runtime::Services;
 use crate::storage::COMMIT_TIMEOUT;
 use crate::tool::{ToolCallOutcome, ToolContext, ToolError, ToolMsg};
+use crate::workspace::snapshots::{SnapshotStore, BASELINE_LABEL};
 
 /// Deltas buffered between the model client and this task.
 const DELTA_BUFFER: usize = 256;
@@ -448,18 +449,14 @@ impl Turn {
     /// Puts back the workspace of the newest snapshot on the branch this turn continues, so a
     /// regenerated or edited message sees the files it saw the first time.
     async fn restore_branch_files(&self) {
-        let store =
-            crate::workspace::snapshots::SnapshotStore::new(self.services.settings.snapshots_dir());
-        let key = self.tool_ctx.session.clone();
-        let root = self.tool_ctx.workspace.root().to_path_buf();
-        let path: Vec<String> = self.history.iter().map(|m| m.id.clone()).collect();
-        let restored = tokio::task::spawn_blocking(move || {
-            store.restore_path(&key.tenant, &key.session, &path, &root)
-        })
+        let path = self.history.iter().map(|m| m.id.clone()).collect();
+        super::lifecycle::restore_branch(
+            SnapshotStore::for_settings(&self.services.settings),
+            self.tool_ctx.session.clone(),
+            self.tool_ctx.workspace.root().to_path_buf(),
+            path,
+        )
         .await;
-        if let Ok(Err(e)) = restored {
-            tracing::warn!(error = %e, "restoring the branch's files failed");
-        }
     }
 
     /// Before a session's first turn: records the workspace as it is (uploads included), so
@@ -469,19 +466,17 @@ impl Turn {
         let key = self.tool_ctx.session.clone();
         let root = self.tool_ctx.workspace.root().to_path_buf();
         let taken = tokio::task::spawn_blocking(move || {
-            let store = crate::workspace::snapshots::SnapshotStore::new(settings.snapshots_dir());
+            let store = SnapshotStore::for_settings(&settings);
             if store.baseline(&key.tenant, &key.session)?.is_some() {
                 return Ok(());
             }
-            let limit = settings.workspace.snapshot_limit_mb.saturating_mul(1 << 20);
             store
                 .take(
                     &key.tenant,
                     &key.session,
                     &root,
-                    Some(crate::workspace::snapshots::BASELINE_LABEL.into()),
+                    Some(BASELINE_LABEL.into()),
                     None,
-                    limit,
                 )
                 .map(drop)
         })
@@ -501,15 +496,13 @@ impl Turn {
         let key = self.tool_ctx.session.clone();
         let root = self.tool_ctx.workspace.root().to_path_buf();
         tokio::task::spawn_blocking(move || {
-            let store = crate::workspace::snapshots::SnapshotStore::new(settings.snapshots_dir());
-            let limit = settings.workspace.snapshot_limit_mb.saturating_mul(1 << 20);
+            let store = SnapshotStore::for_settings(&settings);
             if let Err(e) = store.take(
                 &key.tenant,
                 &key.session,
                 &root,
                 Some("after turn".into()),
                 message_id,
-                limit,
             ) {
                 tracing::warn!(session = %key, error = %e, "no snapshot after this turn");
             }

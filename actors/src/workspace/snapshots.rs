@@ -108,6 +108,8 @@ struct Manifest {
 #[derive(Debug, Clone)]
 pub struct SnapshotStore {
     root: PathBuf,
+    /// Largest workspace a snapshot is taken of (all files together), bytes.
+    limit_bytes: u64,
 }
 
 fn io(
@@ -123,8 +125,19 @@ fn io(
 }
 
 impl SnapshotStore {
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+    pub fn new(root: impl Into<PathBuf>, limit_bytes: u64) -> Self {
+        Self {
+            root: root.into(),
+            limit_bytes,
+        }
+    }
+
+    /// The store of a server's data directory, with `workspace.snapshot_limit_mb`.
+    pub fn for_settings(settings: &crate::config::Settings) -> Self {
+        Self::new(
+            settings.snapshots_dir(),
+            settings.workspace.snapshot_limit_mb.saturating_mul(1 << 20),
+        )
     }
 
     fn session_dir(&self, tenant: &str, session: &str) -> PathBuf {
@@ -135,8 +148,8 @@ impl SnapshotStore {
         self.root.join("blobs").join(&sha256[..2]).join(sha256)
     }
 
-    /// Records the workspace as it is now. Refused when its files add up to more than
-    /// `limit_bytes`, before anything is stored.
+    /// Records the workspace as it is now. Refused when its files add up to more than the
+    /// store's limit, before anything is stored.
     pub fn take(
         &self,
         tenant: &str,
@@ -144,15 +157,14 @@ impl SnapshotStore {
         workspace: &Path,
         label: Option<String>,
         message_id: Option<String>,
-        limit_bytes: u64,
     ) -> Result<SnapshotInfo, SnapshotError> {
         let mut entries = BTreeMap::new();
         let mut total = 0u64;
         scan(workspace, "", &mut entries, &mut total)?;
-        if total > limit_bytes {
+        if total > self.limit_bytes {
             return Err(SnapshotError::TooLarge {
                 size: total,
-                limit: limit_bytes,
+                limit: self.limit_bytes,
             });
         }
         let mut stored_bytes = 0;

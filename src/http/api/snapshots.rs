@@ -170,17 +170,11 @@ async fn take_now(ctx: &SessionCtx, label: Option<String>) -> Result<String, Api
     let store = ctx.app.snapshots();
     let key = ctx.key.clone();
     let root = ctx.app.runtime.workspace_dir(&ctx.key);
-    let limit = ctx
-        .app
-        .settings
-        .workspace
-        .snapshot_limit_mb
-        .saturating_mul(1 << 20);
     blocking(move || {
         std::fs::create_dir_all(&root)
             .map_err(|e| ApiError::internal("preparing the workspace failed", e))?;
         store
-            .take(&key.tenant, &key.session, &root, label, leaf, limit)
+            .take(&key.tenant, &key.session, &root, label, leaf)
             .map(|info| info.id)
             .map_err(snapshot_error)
     })

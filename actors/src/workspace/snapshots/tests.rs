@@ -18,7 +18,7 @@ fn fixture() -> Fixture {
     std::os::unix::fs::symlink("output/a.txt", ws.join("link")).unwrap();
     let root = dir.path().join("snapshots");
     Fixture {
-        store: SnapshotStore::new(&root),
+        store: SnapshotStore::new(&root, LIMIT),
         _dir: dir,
         ws,
         root,
@@ -36,7 +36,7 @@ fn a_snapshot_brings_back_changed_deleted_and_added_files() {
     let f = fixture();
     let snap = f
         .store
-        .take("t", "s", &f.ws, Some("before".into()), None, LIMIT)
+        .take("t", "s", &f.ws, Some("before".into()), None)
         .unwrap();
     assert_eq!((snap.files, snap.bytes), (3, 16));
     assert_eq!(snap.label.as_deref(), Some("before"));
@@ -77,15 +77,15 @@ fn a_snapshot_brings_back_changed_deleted_and_added_files() {
 fn identical_files_are_stored_once_and_an_unchanged_workspace_adds_nothing() {
     let f = fixture();
     std::fs::write(f.ws.join("copy.txt"), "alpha").unwrap();
-    let first = f.store.take("t", "s", &f.ws, None, None, LIMIT).unwrap();
+    let first = f.store.take("t", "s", &f.ws, None, None).unwrap();
     assert_eq!(blob_count(&f.root), 3, "alpha, beta and the script");
     assert_eq!(first.stored_bytes, 5 + 4 + 7);
-    let second = f.store.take("t", "s", &f.ws, None, None, LIMIT).unwrap();
+    let second = f.store.take("t", "s", &f.ws, None, None).unwrap();
     assert_eq!(second.stored_bytes, 0);
     std::fs::write(f.ws.join("output/a.txt"), "one change").unwrap();
     let third = f
         .store
-        .take("t", "other-session", &f.ws, None, None, LIMIT)
+        .take("t", "other-session", &f.ws, None, None)
         .unwrap();
     assert_eq!(third.stored_bytes, 10, "only the change is stored");
     assert_eq!(blob_count(&f.root), 4);
@@ -96,15 +96,13 @@ fn snapshots_are_listed_newest_first_per_session() {
     let f = fixture();
     let a = f
         .store
-        .take("t", "s", &f.ws, Some("a".into()), None, LIMIT)
+        .take("t", "s", &f.ws, Some("a".into()), None)
         .unwrap();
     let b = f
         .store
-        .take("t", "s", &f.ws, Some("b".into()), None, LIMIT)
+        .take("t", "s", &f.ws, Some("b".into()), None)
         .unwrap();
-    f.store
-        .take("t", "other", &f.ws, None, None, LIMIT)
-        .unwrap();
+    f.store.take("t", "other", &f.ws, None, None).unwrap();
     let listed = f.store.list("t", "s").unwrap();
     assert_eq!(listed, vec![b, a]);
     assert!(f.store.list("t", "never").unwrap().is_empty());
@@ -114,7 +112,7 @@ fn snapshots_are_listed_newest_first_per_session() {
 #[test]
 fn unknown_and_malformed_ids_are_unknown_snapshots() {
     let f = fixture();
-    f.store.take("t", "s", &f.ws, None, None, LIMIT).unwrap();
+    f.store.take("t", "s", &f.ws, None, None).unwrap();
     for id in [
         "",
         "nope",
@@ -130,7 +128,7 @@ fn unknown_and_malformed_ids_are_unknown_snapshots() {
         );
     }
     // Another tenant's snapshot id is unknown here.
-    let theirs = f.store.take("a", "s", &f.ws, None, None, LIMIT).unwrap();
+    let theirs = f.store.take("a", "s", &f.ws, None, None).unwrap();
     assert!(matches!(
         f.store.restore("b", "s", &theirs.id, &f.ws),
         Err(SnapshotError::Unknown(_))
@@ -140,7 +138,8 @@ fn unknown_and_malformed_ids_are_unknown_snapshots() {
 #[test]
 fn a_workspace_over_the_limit_is_refused_before_anything_is_stored() {
     let f = fixture();
-    let error = f.store.take("t", "s", &f.ws, None, None, 10).unwrap_err();
+    let small = SnapshotStore::new(&f.root, 10);
+    let error = small.take("t", "s", &f.ws, None, None).unwrap_err();
     assert!(
         matches!(
             error,
@@ -159,9 +158,9 @@ fn a_workspace_over_the_limit_is_refused_before_anything_is_stored() {
 #[test]
 fn deleting_a_session_frees_only_what_no_other_snapshot_references() {
     let f = fixture();
-    f.store.take("t", "keep", &f.ws, None, None, LIMIT).unwrap();
+    f.store.take("t", "keep", &f.ws, None, None).unwrap();
     std::fs::write(f.ws.join("only-mine.txt"), "mine!").unwrap();
-    f.store.take("t", "drop", &f.ws, None, None, LIMIT).unwrap();
+    f.store.take("t", "drop", &f.ws, None, None).unwrap();
     assert_eq!(blob_count(&f.root), 4);
     let freed = f.store.delete_session("t", "drop").unwrap();
     assert_eq!(freed, 5);
@@ -179,9 +178,9 @@ fn deleting_a_session_frees_only_what_no_other_snapshot_references() {
 #[test]
 fn a_same_size_edit_is_seen_and_unchanged_files_are_not_stored_again() {
     let f = fixture();
-    let first = f.store.take("t", "s", &f.ws, None, None, LIMIT).unwrap();
+    let first = f.store.take("t", "s", &f.ws, None, None).unwrap();
     std::fs::write(f.ws.join("output/a.txt"), "omega").unwrap();
-    let second = f.store.take("t", "s", &f.ws, None, None, LIMIT).unwrap();
+    let second = f.store.take("t", "s", &f.ws, None, None).unwrap();
     assert_eq!(second.stored_bytes, 5, "the edited file, and only it");
     f.store.restore("t", "s", &first.id, &f.ws).unwrap();
     assert_eq!(
