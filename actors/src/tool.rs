@@ -53,6 +53,31 @@ pub struct ToolContext {
     pub kernels: Arc<Kernels>,
 }
 
+impl ToolContext {
+    /// A command in this session's workspace, under the configured sandbox, network setting,
+    /// resource limits and environment allow-list.
+    pub(crate) fn command(
+        &self,
+        command: impl Into<String>,
+        timeout: std::time::Duration,
+    ) -> Result<crate::workspace::CommandSpec, ToolError> {
+        let settings = &self.settings.workspace;
+        let mut spec = crate::workspace::CommandSpec::new(
+            command,
+            self.workspace.clone(),
+            timeout,
+            settings.max_output_chars,
+            settings.env_passthrough.clone(),
+        );
+        spec.sandbox = Some(
+            crate::workspace::sandbox_mode_for(settings.sandbox).map_err(ToolError::Unavailable)?,
+        );
+        spec.network = settings.network;
+        spec.limits = settings.limits.clone();
+        Ok(spec)
+    }
+}
+
 /// An image a tool returns for the model to see (and the console to show).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolImage {

@@ -19,7 +19,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{ChildStdin, ChildStdout};
 
 use super::{parse_args, Tool, ToolContext, ToolError, ToolImage, ToolOutput};
-use crate::workspace::{spawn_interactive, CommandSpec};
+use crate::workspace::spawn_interactive;
 use crate::SessionKey;
 
 /// The kernel program, passed to `python3 -c`.
@@ -174,18 +174,8 @@ impl Tool for IPython {
 }
 
 fn start(ctx: &ToolContext) -> Result<Kernel, ToolError> {
-    let settings = &ctx.settings.workspace;
-    let mut spec = CommandSpec::new(
-        "exec python3 -u -c \"$OKCVM_KERNEL\"",
-        ctx.workspace.clone(),
-        Duration::MAX,
-        MAX_OUTPUT_CHARS,
-        settings.env_passthrough.clone(),
-    );
-    spec.sandbox =
-        Some(crate::workspace::sandbox_mode_for(settings.sandbox).map_err(ToolError::Unavailable)?);
-    spec.network = settings.network;
-    spec.limits = settings.limits.clone();
+    // No timeout: the interpreter lives until its session stops; cells have their own.
+    let spec = ctx.command("exec python3 -u -c \"$OKCVM_KERNEL\"", Duration::MAX)?;
     let mut process = spawn_interactive(
         &spec,
         &[

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
-use crate::workspace::{run_command, CommandOutcome, CommandSpec};
+use crate::workspace::{run_command, CommandOutcome};
 
 /// The timeout when the call gives none, milliseconds (the manifest's default).
 const DEFAULT_TIMEOUT_MS: u64 = 60_000;
@@ -53,19 +53,7 @@ impl Tool for Shell {
                     u64::try_from(ms.max(1)).unwrap_or(1)
                 })
                 .min(settings.max_shell_timeout_ms);
-            let mut spec = CommandSpec::new(
-                args.command,
-                ctx.workspace.clone(),
-                Duration::from_millis(timeout_ms),
-                settings.max_output_chars,
-                settings.env_passthrough.clone(),
-            );
-            spec.sandbox = Some(
-                crate::workspace::sandbox_mode_for(settings.sandbox)
-                    .map_err(ToolError::Unavailable)?,
-            );
-            spec.network = settings.network;
-            spec.limits = settings.limits.clone();
+            let spec = ctx.command(args.command, Duration::from_millis(timeout_ms))?;
             let outcome = run_command(spec, &ctx.cancel).await.map_err(|e| {
                 ToolError::Failed(format!(
                     "the command could not be started: {}",
