@@ -84,6 +84,16 @@ pub async fn start(
     let addr = listener
         .local_addr()
         .context("reading the listening address")?;
+    // `workspace.sandbox: bwrap` without a working bubblewrap refuses to start; reduced
+    // isolation is said once here, and kept for the health check.
+    let sandbox = okcvm_actors::workspace::sandbox_mode_for(settings.workspace.sandbox)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let isolation_warnings =
+        okcvm_actors::workspace::isolation_warnings(sandbox, settings.workspace.network);
+    for warning in &isolation_warnings {
+        tracing::warn!("{warning}");
+        eprintln!("warning: {warning}");
+    }
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
         format!(
             "creating the data directory {}",
@@ -125,6 +135,8 @@ pub async fn start(
         staging_dir,
         sites_dir,
         config_lock: tokio::sync::Mutex::new(()),
+        sandbox,
+        isolation_warnings,
         upload_locks: Default::default(),
     });
     let routes = crate::http::routes(app.clone());

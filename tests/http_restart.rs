@@ -169,3 +169,44 @@ async fn auth_off_on_a_public_address_refuses_to_start() {
     assert!(stderr.contains("authentication off"), "{stderr}");
     assert!(stderr.contains("allow_unauthenticated_remote"), "{stderr}");
 }
+
+#[tokio::test]
+async fn reduced_isolation_is_said_at_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_okcvm"))
+        .args(["run", "--port", "0", "--data-dir"])
+        .arg(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("OKCVM_WORKSPACE__SANDBOX", "none")
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+    let mut stdout = tokio::io::BufReader::new(child.stdout.unwrap());
+    let mut line = String::new();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        use tokio::io::AsyncBufReadExt;
+        while stdout.read_line(&mut line).await.unwrap() > 0 {
+            if line.contains("OKCVM is running") {
+                return;
+            }
+            line.clear();
+        }
+        panic!("the server exited before it was ready");
+    })
+    .await
+    .unwrap();
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let mut stderr = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.unwrap(), &mut stderr)
+        .await
+        .unwrap();
+    assert!(
+        stderr.contains("warning: commands run on the host without bubblewrap"),
+        "{stderr}"
+    );
+}

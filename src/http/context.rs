@@ -46,6 +46,10 @@ pub struct App {
     pub config_lock: tokio::sync::Mutex<()>,
     /// One upload batch at a time per session.
     pub upload_locks: KeyedLocks,
+    /// Where commands run, decided at start from `workspace.sandbox`.
+    pub sandbox: okcvm_actors::workspace::SandboxMode,
+    /// What is reduced about isolation here (shown by the health check).
+    pub isolation_warnings: Vec<&'static str>,
 }
 
 /// A lock per session, created on demand and dropped when nobody holds it.

@@ -2,7 +2,7 @@
 
 use okcvm_actors::history::Role;
 use okcvm_actors::session::SessionSnapshot;
-use okcvm_actors::workspace::{view, SandboxMode, MOUNT};
+use okcvm_actors::workspace::{view, MOUNT};
 use serde_json::{json, Value};
 use warp::reply::Response;
 use warp::Reply;
@@ -91,10 +91,7 @@ fn vm(ctx: &SessionCtx, snapshot: &SessionSnapshot) -> Value {
         "workspace_id": ctx.key.session,
         "mount": MOUNT,
         "output": format!("{MOUNT}/output"),
-        "sandbox": super::system::sandbox_name(
-            okcvm_actors::workspace::sandbox_mode_for(ctx.app.settings.workspace.sandbox)
-                .unwrap_or(SandboxMode::Host),
-        ),
+        "sandbox": super::system::sandbox_name(ctx.app.sandbox),
         "history_length": snapshot.messages.len(),
         "total_messages": snapshot.total_messages,
         "running_turn": snapshot.running_turn,

@@ -18,20 +18,15 @@ const CONSOLE_INDEX: &str = include_str!("../../../frontend/index.html");
 pub async fn health(ctx: TenantCtx) -> Result<Response, ApiError> {
     let app = ctx.app;
     let sessions_live = app.runtime.live_sessions().await?;
-    let workspace = &app.settings.workspace;
-    let mode = okcvm_actors::workspace::sandbox_mode_for(workspace.sandbox)
-        .unwrap_or(okcvm_actors::workspace::SandboxMode::Host);
-    let sandbox = sandbox_name(mode);
-    let warnings = okcvm_actors::workspace::isolation_warnings(mode, workspace.network);
     Ok(warp::reply::json(&json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": app.started.elapsed().as_secs(),
         "sessions_live": sessions_live,
         "auth": if app.auth.is_some() { "tokens" } else { "none" },
-        "sandbox": sandbox,
+        "sandbox": sandbox_name(app.sandbox),
         "chat_model": app.chat_model(),
-        "warnings": warnings,
+        "warnings": app.isolation_warnings,
     }))
     .into_response())
 }
