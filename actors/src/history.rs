@@ -42,6 +42,10 @@ pub struct Message {
     /// Images a tool returned for the model to see.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<ToolImage>,
+    /// For a tool result: the structured facts the tool reported for clients (paths written,
+    /// a deployed site, a deck's outline ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
     /// For a user message: files uploaded since the previous message (agent paths), which the
     /// model is told about with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -65,6 +69,7 @@ impl Message {
             tool_name: None,
             is_error: false,
             images: Vec::new(),
+            data: None,
             attachments: Vec::new(),
             turn_id: None,
             created_ms: crate::ids::now_ms(),

@@ -25,6 +25,7 @@ mod files;
 mod python;
 mod registry;
 mod shell;
+mod slides;
 mod todo;
 
 pub use deploy::{remove_sites, DeploymentRecord};

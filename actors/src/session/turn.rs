@@ -351,7 +351,8 @@ impl Turn {
             output: error.is_none().then(|| preview(&text, EVENT_PREVIEW_CHARS)),
             error: error.as_ref().map(|e| preview(e, EVENT_PREVIEW_CHARS)),
         };
-        let message = self.tool_message(call, text.clone(), error.is_some(), images);
+        let mut message = self.tool_message(call, text.clone(), error.is_some(), images);
+        message.data = data.clone();
         // The result and its event are committed in one transaction.
         self.record_with(vec![message], vec![completed]).await?;
         self.tool_calls.push(ToolCallRecord {

@@ -26,7 +26,7 @@ pub(crate) fn tools() -> Vec<Arc<dyn Tool>> {
 }
 
 /// Runs blocking file work off the async runtime.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ToolError> + Send + 'static,
 ) -> Result<T, ToolError> {
     tokio::task::spawn_blocking(work)
@@ -37,7 +37,7 @@ async fn blocking<T: Send + 'static>(
 /// Opens a resolved path without following a symbolic link swapped in since it was resolved,
 /// and without blocking on a FIFO. (The flags come from nix's re-export of libc: nix's own
 /// `OFlag` needs its `fs` feature, which this crate does not enable.)
-fn open(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
+pub(super) fn open(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
     options
         .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
         .open(path)
@@ -45,7 +45,7 @@ fn open(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
 
 /// Checks what was opened is a regular file with a single link: the path may have changed
 /// between resolving and opening it.
-fn check_opened(file: &File, shown: &str) -> Result<Metadata, ToolError> {
+pub(super) fn check_opened(file: &File, shown: &str) -> Result<Metadata, ToolError> {
     let meta = file
         .metadata()
         .map_err(|e| io_failure("inspect", shown, &e))?;
@@ -73,7 +73,7 @@ fn path_error(error: PathError) -> ToolError {
 }
 
 /// An I/O failure on `shown`. `io::Error` messages carry no path, so nothing of the host shows.
-fn io_failure(action: &str, shown: &str, error: &io::Error) -> ToolError {
+pub(super) fn io_failure(action: &str, shown: &str, error: &io::Error) -> ToolError {
     let hint = match error.raw_os_error() {
         Some(code) if code == nix::errno::Errno::ELOOP as i32 => {
             " (it was replaced by a symbolic link; use the real path)"

@@ -49,6 +49,7 @@ impl ToolRegistry {
         tools.extend(super::shell::tools());
         tools.extend(super::deploy::tools());
         tools.extend(super::python::tools());
+        tools.extend(super::slides::tools());
         Self::from_manifest(TOOLS_JSON, tools)
     }
 

@@ -22,11 +22,20 @@ pub async fn boot(ctx: SessionCtx) -> Result<Response, ApiError> {
         .find(|m| m.role == Role::Assistant && !m.content.is_empty())
         .map(|m| m.content.clone())
         .unwrap_or_default();
+    // The newest site and deck the tools reported on this branch.
+    let newest = |key: &str| {
+        snapshot
+            .messages
+            .iter()
+            .rev()
+            .filter(|m| m.role == Role::Tool)
+            .find_map(|m| m.data.as_ref()?.get(key).filter(|v| !v.is_null()).cloned())
+    };
     let mut body = json!({
         "reply": reply,
         "meta": {"model": ctx.app.chat_model()},
-        "web_preview": null,
-        "ppt_slides": [],
+        "web_preview": newest("web_preview"),
+        "ppt_slides": newest("ppt_slides").unwrap_or_else(|| json!([])),
         "vm": vm(&ctx, &snapshot),
         "client_id": ctx.key.session,
     });

@@ -1,0 +1,265 @@
+//! `slides_generator`: HTML whose `.ppt-slide` sections are 1024 x 576 px slides becomes a
+//! 16:9 PowerPoint deck in the workspace's `output/` folder.
+//!
+//! The page is parsed and styled (its style sheets, Tailwind classes and inline styles), each
+//! slide laid out as a browser would place its blocks, flex rows and grids, and written as
+//! PresentationML by our own OOXML writer: headings, paragraphs and (nested) lists as editable
+//! text with their fonts and colours, images from the workspace or `data:` URLs, tables,
+//! backgrounds and speaker notes. The result names the file and carries the slide outline
+//! (`ppt_slides`) for clients.
+
+mod css;
+mod deck;
+mod document;
+mod images;
+mod layout;
+mod pptx;
+mod style;
+mod tailwind;
+mod text;
+mod zip;
+
+use std::fs::OpenOptions;
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::files::{blocking, check_opened, io_failure, open};
+use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
+use crate::workspace::uploads::size_display;
+use crate::workspace::Workspace;
+
+/// The largest HTML file read.
+const MAX_HTML_BYTES: u64 = 20 << 20;
+/// The largest image embedded.
+const MAX_IMAGE_BYTES: u64 = 50 << 20;
+/// The most slides in one deck.
+const MAX_SLIDES: usize = 500;
+
+pub(crate) fn tools() -> Vec<Arc<dyn Tool>> {
+    vec![Arc::new(SlidesGenerator)]
+}
+
+struct SlidesGenerator;
+
+#[derive(Deserialize)]
+struct Args {
+    file_path: Option<String>,
+    content: Option<String>,
+}
+
+/// What converting made.
+struct Converted {
+    pptx: Vec<u8>,
+    outline: Vec<deck::Outline>,
+    title: Option<String>,
+    warnings: Vec<String>,
+}
+
+impl Tool for SlidesGenerator {
+    fn name(&self) -> &'static str {
+        "slides_generator"
+    }
+
+    fn call<'a>(
+        &'a self,
+        ctx: &'a ToolContext,
+        args: Value,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            let args: Args = parse_args(args)?;
+            let workspace = ctx.workspace.clone();
+            let (html, base, stem) = match (args.file_path, args.content) {
+                (Some(_), Some(_)) => {
+                    return Err(ToolError::InvalidArguments(
+                        "give either file_path or content, not both".into(),
+                    ))
+                }
+                (Some(path), None) => {
+                    let workspace = workspace.clone();
+                    blocking(move || read_html(&workspace, &path)).await?
+                }
+                (None, Some(content)) => (content, crate::workspace::MOUNT.to_owned(), None),
+                (None, None) => {
+                    return Err(ToolError::InvalidArguments(
+                        "give file_path (an HTML file in the workspace) or content (the HTML)"
+                            .into(),
+                    ))
+                }
+            };
+            let converter = workspace.clone();
+            let converted = blocking(move || {
+                let load = |source: &str| load_image(&converter, &base, source);
+                convert(&html, &load).map_err(ToolError::Failed)
+            })
+            .await?;
+
+            let name = stem
+                .or_else(|| converted.title.as_deref().map(slug))
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "presentation".to_owned());
+            let agent_path = format!("{}/output/{name}.pptx", crate::workspace::MOUNT);
+            let bytes = converted.pptx.len() as u64;
+            let (writer, target, data) = (workspace.clone(), agent_path.clone(), converted.pptx);
+            blocking(move || write_file(&writer, &target, &data)).await?;
+
+            let count = converted.outline.len();
+            let mut text = format!(
+                "Created {agent_path}: {count} slide{} (16:9), {}.",
+                if count == 1 { "" } else { "s" },
+                size_display(bytes)
+            );
+            for (i, slide) in converted.outline.iter().enumerate() {
+                let title = if slide.title.is_empty() {
+                    "(no title)"
+                } else {
+                    &slide.title
+                };
+                text.push_str(&format!("\n{}. {title}", i + 1));
+                if !slide.bullets.is_empty() {
+                    text.push_str(&format!(
+                        " ({} point{})",
+                        slide.bullets.len(),
+                        if slide.bullets.len() == 1 { "" } else { "s" }
+                    ));
+                }
+            }
+            if !converted.warnings.is_empty() {
+                text.push_str("\nNot carried over:");
+                for warning in &converted.warnings {
+                    text.push_str(&format!("\n- {warning}"));
+                }
+            }
+            Ok(ToolOutput {
+                text,
+                images: Vec::new(),
+                data: Some(json!({
+                    "file": agent_path,
+                    "bytes": bytes,
+                    "slides": count,
+                    "warnings": converted.warnings,
+                    "ppt_slides": converted.outline,
+                })),
+            })
+        })
+    }
+}
+
+/// HTML to a deck, images read through `load`.
+fn convert(html: &str, load: images::Loader<'_>) -> Result<Converted, String> {
+    let document = document::parse(html);
+    if document.slides.is_empty() {
+        return Err(
+            "the HTML has no slides: put each slide in an element with class \
+                    \"ppt-slide\" (for example <div class=\"ppt-slide\">...</div>)"
+                .to_owned(),
+        );
+    }
+    if document.slides.len() > MAX_SLIDES {
+        return Err(format!(
+            "the HTML has {} slides; a deck holds at most {MAX_SLIDES}",
+            document.slides.len()
+        ));
+    }
+    let (deck, warnings) = layout::layout(document, load);
+    let pptx = pptx::write(&deck)?;
+    Ok(Converted {
+        pptx,
+        outline: deck.slides.iter().map(|s| s.outline.clone()).collect(),
+        title: deck.title.clone(),
+        warnings,
+    })
+}
+
+/// A file name from a title: letters, digits and dashes.
+fn slug(title: &str) -> String {
+    let mut out = String::new();
+    for c in title.chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+        if out.chars().count() >= 60 {
+            break;
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+/// Reads a workspace file the agent named, refusing anything over `limit` bytes.
+fn read_limited(workspace: &Workspace, agent_path: &str, limit: u64) -> Result<Vec<u8>, ToolError> {
+    let path = workspace
+        .resolve_existing(agent_path)
+        .map_err(|e| ToolError::Failed(e.to_string()))?;
+    let shown = workspace.agent_path(&path);
+    let mut file =
+        open(&path, OpenOptions::new().read(true)).map_err(|e| io_failure("open", &shown, &e))?;
+    let meta = check_opened(&file, &shown)?;
+    if meta.len() > limit {
+        return Err(ToolError::Failed(format!(
+            "{shown} is {}, over the {} a deck takes",
+            size_display(meta.len()),
+            size_display(limit)
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    Read::by_ref(&mut file)
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_failure("read", &shown, &e))?;
+    Ok(bytes)
+}
+
+/// The HTML file, the folder its relative image paths start from, and its name without
+/// extension.
+fn read_html(
+    workspace: &Workspace,
+    agent_path: &str,
+) -> Result<(String, String, Option<String>), ToolError> {
+    let bytes = read_limited(workspace, agent_path, MAX_HTML_BYTES)?;
+    let path = workspace
+        .resolve_existing(agent_path)
+        .map_err(|e| ToolError::Failed(e.to_string()))?;
+    let shown = workspace.agent_path(&path);
+    let base = shown.rsplit_once('/').map_or_else(
+        || crate::workspace::MOUNT.to_owned(),
+        |(dir, _)| dir.to_owned(),
+    );
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    Ok((String::from_utf8_lossy(&bytes).into_owned(), base, stem))
+}
+
+/// An image the page refers to: an absolute workspace path, or one relative to `base`.
+fn load_image(workspace: &Workspace, base: &str, source: &str) -> Result<Vec<u8>, String> {
+    let source = source.strip_prefix("file://").unwrap_or(source);
+    let source = source.split(['?', '#']).next().unwrap_or(source);
+    let decoded = String::from_utf8_lossy(&images::percent_decode(source)).into_owned();
+    let path = if decoded.starts_with('/') {
+        decoded
+    } else {
+        format!("{base}/{decoded}")
+    };
+    read_limited(workspace, &path, MAX_IMAGE_BYTES).map_err(|e| e.to_string())
+}
+
+/// Writes the deck, replacing an earlier one of the same name.
+fn write_file(workspace: &Workspace, agent_path: &str, data: &[u8]) -> Result<(), ToolError> {
+    let path = workspace
+        .resolve_for_write(agent_path)
+        .map_err(|e| ToolError::Failed(e.to_string()))?;
+    let mut file = open(
+        &path,
+        OpenOptions::new().write(true).create(true).truncate(true),
+    )
+    .map_err(|e| io_failure("write", agent_path, &e))?;
+    check_opened(&file, agent_path)?;
+    file.write_all(data)
+        .map_err(|e| io_failure("write", agent_path, &e))
+}
+
+#[cfg(test)]
+mod tests;
