@@ -1,6 +1,6 @@
 //! Tool call costs through a session (`SessionHandle::call_tool`, as `okcvm tools call` does):
-//! a Python cell `1+1` on a warm interpreter, a trivial shell command, and deploying a 5 MB
-//! site.
+//! a Python cell `1+1` on a warm interpreter, a trivial shell command, deploying a 5 MB site,
+//! and turning a 20-slide page into a deck.
 //!
 //! Run: `cargo bench --bench tools` (CALLS=200 to change the count).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -73,6 +73,43 @@ fn main() {
         }
         let (p50, p99) = percentiles(samples);
         println!("tools: deploy_website of a 5 MB, 51-file site: p50={p50:.1}ms p99={p99:.1}ms (10 deploys)");
+
+        let workspace = dir.path().join("workspaces/local/bench");
+        std::fs::write(workspace.join("deck.html"), deck_html(20)).unwrap();
+        let mut samples = Vec::new();
+        for _ in 0..10 {
+            let started = Instant::now();
+            let outcome = session
+                .call_tool("slides_generator", r#"{"file_path": "deck.html"}"#)
+                .await
+                .unwrap();
+            samples.push(started.elapsed());
+            assert!(outcome.result.unwrap().text.contains("20 slides"));
+        }
+        let (p50, p99) = percentiles(samples);
+        println!("tools: slides_generator, 20 Tailwind slides (cards, lists, a table): p50={p50:.1}ms p99={p99:.1}ms (10 decks)");
         runtime.shutdown().await;
     });
+}
+
+/// A page of `slides` slides in the style models write: a title, three cards, a list, a table.
+fn deck_html(slides: usize) -> String {
+    let mut html = String::from(
+        r#"<html><head><title>Bench</title><script src="https://cdn.tailwindcss.com"></script>
+<style type="text/tailwindcss">@layer utilities { .ppt-slide { @apply relative w-[1024px] h-[576px] p-[30px]; } }</style>
+</head><body>"#,
+    );
+    for i in 0..slides {
+        html.push_str(&format!(
+            r#"<div class="ppt-slide bg-gradient-to-br from-slate-50 to-blue-50">
+<h2 class="text-3xl font-bold text-slate-800 mb-6">Slide {i}</h2>
+<div class="grid grid-cols-3 gap-6 mb-6">{cards}</div>
+<div class="flex gap-6"><ul class="list-disc pl-5 space-y-2 flex-1"><li>First point with <strong>bold</strong> text</li><li>Second point<ul class="pl-5"><li>Nested</li></ul></li><li>Third point</li></ul>
+<table class="w-1/2 text-sm"><tr class="bg-slate-800 text-white"><th class="p-2">A</th><th class="p-2">B</th></tr><tr class="border-b"><td class="p-2">1</td><td class="p-2">2</td></tr></table></div>
+<aside class="notes">Notes for slide {i}.</aside></div>"#,
+            cards = r#"<div class="bg-white rounded-xl p-6 border-t-4 border-blue-500"><div class="text-4xl font-bold text-blue-600">42%</div><p class="text-sm text-slate-600">A short explanation of the figure.</p></div>"#.repeat(3)
+        ));
+    }
+    html.push_str("</body></html>");
+    html
 }

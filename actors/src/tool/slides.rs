@@ -56,6 +56,8 @@ struct Converted {
     pptx: Vec<u8>,
     outline: Vec<deck::Outline>,
     title: Option<String>,
+    /// The slides' size in CSS pixels.
+    size: (f32, f32),
     warnings: Vec<String>,
 }
 
@@ -107,8 +109,14 @@ impl Tool for SlidesGenerator {
             blocking(move || write_file(&writer, &target, &data)).await?;
 
             let count = converted.outline.len();
+            let (width, height) = converted.size;
+            let shape = if (width / height - 16.0 / 9.0).abs() < 0.01 {
+                "16:9".to_owned()
+            } else {
+                format!("{width} x {height} px")
+            };
             let mut text = format!(
-                "Created {agent_path}: {count} slide{} (16:9), {}.",
+                "Created {agent_path}: {count} slide{} ({shape}), {}.",
                 if count == 1 { "" } else { "s" },
                 size_display(bytes)
             );
@@ -170,6 +178,7 @@ fn convert(html: &str, load: images::Loader<'_>) -> Result<Converted, String> {
         pptx,
         outline: deck.slides.iter().map(|s| s.outline.clone()).collect(),
         title: deck.title.clone(),
+        size: (deck.width, deck.height),
         warnings,
     })
 }

@@ -109,7 +109,8 @@ pub(super) struct TableCell {
     /// Columns this cell spans; 0 for a column covered by the cell before it.
     pub span: usize,
     pub insets: [f32; 4],
-    pub line: Option<Line>,
+    /// Borders: top, right, bottom, left.
+    pub lines: [Option<Line>; 4],
     pub anchor: Anchor,
 }
 

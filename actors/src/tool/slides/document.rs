@@ -57,6 +57,62 @@ pub(super) struct Document {
     pub notices: Vec<String>,
 }
 
+/// Font Awesome icons (drawn by a web font a deck does not have) that a Unicode character
+/// shows well; other icons are left out.
+const ICONS: &[(&str, &str)] = &[
+    ("check", "✓"),
+    ("check-circle", "✓"),
+    ("circle-check", "✓"),
+    ("square-check", "✓"),
+    ("check-square", "✓"),
+    ("times", "✗"),
+    ("xmark", "✗"),
+    ("times-circle", "✗"),
+    ("circle-xmark", "✗"),
+    ("arrow-up", "↑"),
+    ("arrow-down", "↓"),
+    ("arrow-right", "→"),
+    ("arrow-left", "←"),
+    ("arrow-trend-up", "↗"),
+    ("arrow-trend-down", "↘"),
+    ("chevron-right", "›"),
+    ("chevron-left", "‹"),
+    ("angle-right", "›"),
+    ("angle-left", "‹"),
+    ("caret-right", "▸"),
+    ("caret-up", "▴"),
+    ("caret-down", "▾"),
+    ("star", "★"),
+    ("heart", "♥"),
+    ("circle", "●"),
+    ("square", "■"),
+    ("plus", "+"),
+    ("minus", "−"),
+    ("quote-left", "“"),
+    ("quote-right", "”"),
+    ("exclamation-triangle", "⚠"),
+    ("triangle-exclamation", "⚠"),
+    ("info-circle", "ⓘ"),
+    ("circle-info", "ⓘ"),
+    ("bolt", "⚡"),
+    ("sun", "☀"),
+    ("cloud", "☁"),
+    ("envelope", "✉"),
+    ("phone", "☎"),
+    ("flag", "⚑"),
+];
+
+/// The character for an empty Font Awesome icon element (`<i class="fas fa-check">`).
+fn icon(element: &scraper::node::Element) -> Option<&'static str> {
+    element.classes().find_map(|class| {
+        let name = class.strip_prefix("fa-")?;
+        ICONS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, glyph)| glyph)
+    })
+}
+
 /// Classes (and `aside` with them) that hold a slide's speaker notes.
 const NOTES_CLASSES: [&str; 3] = ["notes", "speaker-notes", "slide-notes"];
 
@@ -305,6 +361,11 @@ impl Builder {
                 notes,
             ))));
         }
+        if children.is_empty() {
+            if let Some(glyph) = icon(value) {
+                children.push(Node::Text(glyph.to_owned()));
+            }
+        }
         let number = |name: &str| value.attr(name).and_then(|v| v.trim().parse::<f32>().ok());
         Element {
             tag: value.name().to_owned(),
@@ -528,6 +589,19 @@ mod tests {
         assert_eq!(root.elements().count(), 1);
         assert_eq!(doc.notices.len(), 1);
         assert!(doc.notices[0].contains("canvas"));
+    }
+
+    #[test]
+    fn font_awesome_icons_become_characters_or_nothing() {
+        let slide = first_slide(
+            r#"<div class="ppt-slide"><p><i class="fas fa-check-circle"></i> Done <i class="fa-solid fa-user"></i></p></div>"#,
+        );
+        let p = find(&slide.root, "p").unwrap();
+        let icons: Vec<&Node> = p.elements().flat_map(|i| &i.children).collect();
+        assert!(
+            matches!(icons.as_slice(), [Node::Text(t)] if t == "✓"),
+            "{icons:?}"
+        );
     }
 
     #[test]

@@ -166,6 +166,14 @@ fn is_inline_content(nodes: &[Node]) -> bool {
     })
 }
 
+/// Each side's border (top, right, bottom, left).
+fn side_lines(style: &Style) -> [Option<Line>; 4] {
+    let color = style.border_color.unwrap_or(style.color);
+    style
+        .border_width
+        .map(|width| (width > 0.0).then_some(Line { width, color }))
+}
+
 fn border_line(style: &Style) -> Option<Line> {
     let w = style.border_width;
     (w[0] > 0.0 && w.iter().all(|&x| x == w[0])).then(|| Line {
@@ -271,7 +279,7 @@ impl Layouter<'_, '_> {
                 paragraphs
             } else {
                 let mut runs = Runs::new();
-                self.gather_row(element, &mut runs);
+                text::gather_children(element, &mut runs, false);
                 let runs = runs.finish();
                 let line_height = text::paragraph_line_height(&runs, style);
                 vec![Paragraph {
@@ -518,18 +526,6 @@ impl Layouter<'_, '_> {
             })
     }
 
-    /// The runs of a text block; the items of a text row are separated by spaces.
-    fn gather_row(&self, element: &Element, runs: &mut Runs) {
-        if element.style.display != Display::Flex {
-            text::gather(&element.children, &element.style, runs, false);
-            return;
-        }
-        for node in &element.children {
-            text::gather(std::slice::from_ref(node), &element.style, runs, false);
-            runs.text(" ", &element.style);
-        }
-    }
-
     /// The paragraphs of a list, nested lists one level deeper.
     fn list(&mut self, list: &Element, indent: f32, level: u8, out: &mut Vec<Paragraph>) {
         let style = &list.style;
@@ -538,7 +534,7 @@ impl Layouter<'_, '_> {
         let numbers = list.start.unwrap_or(1)..;
         for (number, (i, item)) in numbers.zip(list.elements().enumerate()) {
             let mut runs = Runs::new();
-            text::gather(&item.children, &item.style, &mut runs, true);
+            text::gather_children(item, &mut runs, true);
             let runs = runs.finish();
             let margin = sides(&item.style.margin, 0.0, &item.style);
             let space_before = if i > 0 && style.space_y > 0.0 {
@@ -598,7 +594,7 @@ impl Layouter<'_, '_> {
         }
         if is_inline_content(&element.children) || self.is_text_row(element) {
             let mut runs = Runs::new();
-            self.gather_row(element, &mut runs);
+            text::gather_children(element, &mut runs, false);
             return text::natural_width(&runs.finish()) + extra;
         }
         let gap = style
@@ -1116,9 +1112,13 @@ impl Layouter<'_, '_> {
             }
         }
         let natural_total: f32 = natural.iter().sum();
-        let table_width = resolve(table.style.width, area.w, &table.style)
-            .unwrap_or_else(|| natural_total.min(area.w))
-            .max(1.0);
+        // A table with a width was given it as its box; one without is as wide as its content.
+        let table_width = if table.style.width.is_some() {
+            area.w
+        } else {
+            natural_total.min(area.w)
+        }
+        .max(1.0);
         let widths: Vec<f32> = if natural_total > 0.0 {
             natural
                 .iter()
@@ -1127,7 +1127,7 @@ impl Layouter<'_, '_> {
         } else {
             vec![table_width / columns as f32; columns]
         };
-        let table_border = border_line(&table.style);
+        let table_border = [border_line(&table.style); 4];
         let mut table_rows = Vec::with_capacity(rows.len());
         for (row, section) in &rows {
             let mut cells = Vec::new();
@@ -1163,12 +1163,14 @@ impl Layouter<'_, '_> {
                     .clone()
                     .or_else(|| row.style.background.clone())
                     .or_else(|| section.and_then(|s| s.style.background.clone()));
+                let (own, row_lines) = (side_lines(&cell.style), side_lines(&row.style));
+                let lines = [0, 1, 2, 3].map(|i| own[i].or(row_lines[i]).or(table_border[i]));
                 cells.push(TableCell {
                     paragraphs,
                     fill,
                     span,
                     insets,
-                    line: border_line(&cell.style).or(table_border),
+                    lines,
                     anchor: Anchor::Middle,
                 });
                 for _ in 1..span {
@@ -1177,7 +1179,7 @@ impl Layouter<'_, '_> {
                         fill: None,
                         span: 0,
                         insets,
-                        line: None,
+                        lines,
                         anchor: Anchor::Middle,
                     });
                 }
@@ -1189,7 +1191,7 @@ impl Layouter<'_, '_> {
                     fill: None,
                     span: 1,
                     insets: [0.0; 4],
-                    line: table_border,
+                    lines: table_border,
                     anchor: Anchor::Middle,
                 });
                 c += 1;

@@ -363,8 +363,8 @@ fn table_xml(units: &Units, id: usize, table: &Table) -> String {
                 units.emu(cell.insets[2]),
                 anchor_name(cell.anchor)
             );
-            for side in ["a:lnL", "a:lnR", "a:lnT", "a:lnB"] {
-                match cell.line {
+            for (side, line) in [("a:lnL", 3), ("a:lnR", 1), ("a:lnT", 0), ("a:lnB", 2)] {
+                match cell.lines[line] {
                     Some(line) => {
                         let _ = write!(
                             xml,

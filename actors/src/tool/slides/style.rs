@@ -138,6 +138,8 @@ pub(super) struct Style {
     pub column_span: usize,
     pub space_y: f32,
     pub space_x: f32,
+    /// The element's opacity, applied to its own fill and border.
+    pub opacity: f32,
     tw_gradient: TailwindGradient,
 }
 
@@ -187,6 +189,7 @@ impl Style {
             column_span: 1,
             space_y: 0.0,
             space_x: 0.0,
+            opacity: 1.0,
             tw_gradient: TailwindGradient::default(),
         }
     }
@@ -394,6 +397,15 @@ impl Style {
             "background" | "background-color" | "background-image" => self.background(value),
             "background-size" => self.cover = value == "cover",
             "object-fit" => self.cover = value == "cover",
+            "opacity" => {
+                let opacity = match value.strip_suffix('%') {
+                    Some(p) => p.parse::<f32>().map(|p| p / 100.0),
+                    None => value.parse::<f32>(),
+                };
+                if let Ok(o) = opacity {
+                    self.opacity = o.clamp(0.0, 1.0);
+                }
+            }
             "flex-direction" => self.column = value.starts_with("column"),
             "flex-wrap" => self.wrap = value == "wrap",
             "flex-flow" => {
@@ -475,6 +487,17 @@ impl Style {
             stops.extend(g.via.map(|via| (via, 0.5)));
             stops.push((to, 1.0));
             self.background = Some(Fill::Gradient(Gradient { angle, stops }));
+        }
+        if self.opacity < 1.0 {
+            let fade = |c: &mut Color| c.alpha *= self.opacity;
+            match &mut self.background {
+                Some(Fill::Solid(c)) => fade(c),
+                Some(Fill::Gradient(g)) => g.stops.iter_mut().for_each(|(c, _)| fade(c)),
+                None => {}
+            }
+            if let Some(c) = &mut self.border_color {
+                fade(c);
+            }
         }
     }
 

@@ -273,6 +273,15 @@ fn utility(class: &str) -> Option<Vec<Declaration>> {
     }
     let (prefix, rest) = class.split_once('-')?;
     match prefix {
+        "list" => one("list-style-type", &arbitrary(rest)?),
+        "opacity" => {
+            let percent: f32 = arbitrary(rest)
+                .unwrap_or_else(|| rest.to_owned())
+                .trim_end_matches('%')
+                .parse()
+                .ok()?;
+            one("opacity", &format!("{}", percent / 100.0))
+        }
         "text" => {
             if let Some(&(_, size, line)) = TEXT_SIZES.iter().find(|(n, ..)| *n == rest) {
                 let line = if line == 0.0 {

@@ -501,3 +501,48 @@ async fn regenerating_a_deck_replaces_the_file_of_the_same_name() {
     assert_eq!(read["slides"][0]["title"], "Second");
     assert_eq!(dir.path().join("ws/output").read_dir().unwrap().count(), 1);
 }
+
+#[tokio::test]
+async fn icons_row_borders_half_width_tables_and_opacity_carry_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context_in(dir.path()).await;
+    let html = format!(
+        r#"{HEAD}
+<div class="ppt-slide">
+  <div class="absolute top-0 right-0 w-40 h-40 bg-yellow-400 opacity-20 rounded-full"></div>
+  <ul class="space-y-2"><li class="flex items-start"><i class="fas fa-check text-green-500 mr-2"></i><span>Done</span></li></ul>
+  <div class="flex gap-6">
+    <table class="w-1/2"><tr class="border-b border-gray-300"><td class="p-2">Cell</td></tr></table>
+    <div class="flex-1"><p>Beside the table</p></div>
+  </div>
+</div></body></html>"#
+    );
+    let (_, deck) = generate(dir.path(), &ctx, json!({ "content": html })).await;
+    let slide = &deck["slides"][0];
+    let item = shape_with_text(slide, "Done");
+    assert_eq!(item["paragraphs"][0]["text"], "✓ Done");
+    assert_eq!(
+        item["paragraphs"][0]["runs"][0]["color"], "22C55E",
+        "the icon keeps its colour"
+    );
+    let table = slide["shapes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s.get("table").is_some())
+        .unwrap();
+    // 964 px of content, a 24 px gap: the table takes half the row, once.
+    assert!(near(&table["w"], 482.0, 1.0), "{table:#}");
+    let beside = shape_with_text(slide, "Beside the table");
+    assert!(near(&beside["x"], 30.0 + 482.0 + 24.0, 1.0), "{beside:#}");
+    let xml = slide["xml"].as_str().unwrap();
+    assert!(
+        xml.contains("<a:lnB w=\"11906\"><a:solidFill><a:srgbClr val=\"D1D5DB\"/>"),
+        "the row's bottom border: {xml}"
+    );
+    assert!(
+        xml.contains("<a:srgbClr val=\"FACC15\"><a:alpha val=\"20000\"/></a:srgbClr>"),
+        "opacity-20"
+    );
+    assert!(xml.contains("prst=\"roundRect\""), "rounded-full");
+}

@@ -3,7 +3,7 @@
 
 use super::deck::{Paragraph, Run, RunStyle};
 use super::document::{Element, Node};
-use super::style::{Style, Transform};
+use super::style::{Display, Style, Transform};
 
 /// Builds the runs of one paragraph.
 #[derive(Default)]
@@ -156,17 +156,37 @@ fn gather_element(element: &Element, runs: &mut Runs, skip_lists: bool) {
         "img" => {}
         "ul" | "ol" if skip_lists => {}
         _ => {
-            let block = element.style.is_block_level();
+            let style = &element.style;
+            let block = style.is_block_level() && style.display != Display::Flex;
             if block {
                 runs.block_boundary();
             }
-            gather(&element.children, &element.style, runs, skip_lists);
+            // A margin beside an inline element (an icon's `mr-2`) reads as a space.
+            let margin =
+                |i: usize| style.margin[i].resolve(0.0, style.font_size).unwrap_or(0.0) > 0.0;
+            if margin(3) {
+                runs.text(" ", style);
+            }
+            gather_children(element, runs, skip_lists);
             if block {
                 runs.block_boundary();
-            } else if element.tag == "td" || element.tag == "th" {
-                runs.text(" ", &element.style);
+            } else if margin(1) || matches!(element.tag.as_str(), "td" | "th") {
+                runs.text(" ", style);
             }
         }
+    }
+}
+
+/// The children of `element`; the items of a flex row are apart like words.
+pub(super) fn gather_children(element: &Element, runs: &mut Runs, skip_lists: bool) {
+    let style = &element.style;
+    if style.display == Display::Flex && !style.column {
+        for node in &element.children {
+            gather(std::slice::from_ref(node), style, runs, skip_lists);
+            runs.text(" ", style);
+        }
+    } else {
+        gather(&element.children, style, runs, skip_lists);
     }
 }
 
@@ -193,8 +213,18 @@ fn is_wide(c: char) -> bool {
         | 0xFFE0..=0xFFE6 | 0x1F300..=0x1FAFF)
 }
 
-/// The widest line of the runs when nothing wraps.
+/// The width of the runs' widest line when nothing wraps, with a margin for fonts wider than
+/// the averages, so text sized to fit does not wrap in the deck.
 pub(super) fn natural_width(runs: &[Run]) -> f32 {
+    let width = unwrapped_width(runs);
+    if width > 0.0 {
+        width * 1.1 + 2.0
+    } else {
+        0.0
+    }
+}
+
+fn unwrapped_width(runs: &[Run]) -> f32 {
     let (mut widest, mut line) = (0.0f32, 0.0f32);
     for run in runs {
         match run {
