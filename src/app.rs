@@ -111,7 +111,9 @@ pub async fn start(
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     // A batch cut short by a crash leaves files here; none of them belong to anyone now.
-    clear_dir(&staging_dir);
+    if let Err(e) = okcvm_actors::workspace::empty_dir(&staging_dir) {
+        tracing::warn!("could not empty {}: {e}", staging_dir.display());
+    }
 
     let runtime = Runtime::start(settings.clone()).await?;
     let mut endpoints = Endpoints::from_settings(&settings);
@@ -179,19 +181,6 @@ impl RunningServer {
                 tracing::warn!("requests still running at shutdown");
                 app.runtime.stop_all().await;
             }
-        }
-    }
-}
-
-fn clear_dir(dir: &std::path::Path) {
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let _ = if path.is_dir() {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
         }
     }
 }

@@ -28,7 +28,7 @@ mod shell;
 mod slides;
 mod todo;
 
-pub use deploy::{remove_sites, DeploymentRecord};
+pub use deploy::{is_site_id, remove_sites, DeploymentRecord};
 pub use python::Kernels;
 pub use todo::Todo;
 

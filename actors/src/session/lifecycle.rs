@@ -1,8 +1,6 @@
 //! The parts of a session's life outside turns: clearing its history and workspace, and what
 //! happens to a running turn when the session is stopped.
 
-use std::path::Path;
-
 use ractor::{ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde::Serialize;
 
@@ -65,7 +63,7 @@ pub(super) fn clear(
                     if let Err(e) = snapshots.delete_session(&key.tenant, &key.session) {
                         tracing::error!(error = %e, "removing a cleared session's snapshots failed");
                     }
-                    empty_dir(&root)
+                    crate::workspace::empty_dir(&root)
                 })
                     .await
                     .map_err(|_| SessionError::Unavailable)
@@ -149,41 +147,6 @@ pub(super) fn note_uploads(
     )
 }
 
-/// Removes everything inside `dir` (never `dir` itself, never following symlinks); returns
-/// how many entries went.
-fn empty_dir(dir: &Path) -> std::io::Result<usize> {
-    let mut removed = 0;
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let entry = entry?;
-        let path = entry.path();
-        if entry.file_type()?.is_dir() {
-            removed += count_entries(&path)? + 1;
-            std::fs::remove_dir_all(&path)?;
-        } else {
-            std::fs::remove_file(&path)?;
-            removed += 1;
-        }
-    }
-    Ok(removed)
-}
-
-fn count_entries(dir: &Path) -> std::io::Result<usize> {
-    let mut count = 0;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        count += 1;
-        if entry.file_type()?.is_dir() {
-            count += count_entries(&entry.path())?;
-        }
-    }
-    Ok(count)
-}
-
 /// The batch that records a running turn as interrupted (and takes it off the session), or
 /// `None` when no turn runs.
 fn interruption(state: &mut SessionState) -> Option<WriteBatch> {
@@ -244,19 +207,3 @@ pub(super) async fn interrupt_running_turn(state: &mut SessionState) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn emptying_a_folder_counts_and_removes_everything_inside_it() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("output/deep")).unwrap();
-        std::fs::write(dir.path().join("output/deep/a.txt"), "a").unwrap();
-        std::fs::write(dir.path().join("b.txt"), "b").unwrap();
-        std::os::unix::fs::symlink("/etc", dir.path().join("link")).unwrap();
-        assert_eq!(empty_dir(dir.path()).unwrap(), 5);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-        assert!(std::path::Path::new("/etc").exists());
-    }
-}

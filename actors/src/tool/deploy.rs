@@ -305,6 +305,14 @@ fn page_title(index: &Path) -> Option<String> {
     (!title.is_empty()).then(|| title.to_string())
 }
 
+/// A site id: 32 lower-case hex characters (128 random bits), so never a path.
+pub fn is_site_id(id: &str) -> bool {
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// Removes the sites of records taken from the store (when a session is cleared).
 pub fn remove_sites(sites: &Path, records: &[Vec<u8>]) -> usize {
     let mut removed = 0;
@@ -312,8 +320,7 @@ pub fn remove_sites(sites: &Path, records: &[Vec<u8>]) -> usize {
         let Ok(record) = serde_json::from_slice::<DeploymentRecord>(raw) else {
             continue;
         };
-        let is_id = record.id.len() == 32 && record.id.bytes().all(|b| b.is_ascii_hexdigit());
-        if is_id && std::fs::remove_dir_all(sites.join(&record.id)).is_ok() {
+        if is_site_id(&record.id) && std::fs::remove_dir_all(sites.join(&record.id)).is_ok() {
             removed += 1;
         }
     }

@@ -13,18 +13,11 @@ use warp::Reply;
 use super::files::{file_response, percent_decode};
 use crate::http::context::App;
 use crate::http::error::ApiError;
+use okcvm_actors::tool::is_site_id;
 
 /// The policy every deployed page is served with: scripts run, but in an opaque origin.
 const SITE_CSP: &str =
     "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads";
-
-/// A site id: 32 lower-case hex characters (128 random bits).
-pub fn is_site_id(id: &str) -> bool {
-    id.len() == 32
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
 
 /// `GET /sites/<id>`: to the folder form, so relative links in the page work.
 fn redirect_to_folder(id: &str) -> Response {
