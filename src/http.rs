@@ -146,13 +146,17 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .or(warp::path("ui")
             .and(warp::get())
             .and(warp::path::full())
-            .map(|full: warp::path::FullPath| {
-                if full.as_str() == "/ui" {
-                    api::system::redirect("/ui/")
-                } else {
-                    api::system::console()
-                }
-            }))
+            .and(warp::path::tail())
+            .and(warp::header::optional::<String>("if-none-match"))
+            .map(
+                |full: warp::path::FullPath, tail: warp::path::Tail, etag: Option<String>| {
+                    if full.as_str() == "/ui" {
+                        api::system::redirect("/ui/")
+                    } else {
+                        api::system::console(tail.as_str(), etag.as_deref())
+                    }
+                },
+            ))
         .unify()
         .or(warp::path!("api" / "health")
             .and(warp::get())
@@ -189,6 +193,19 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
             .then(api::session::clear_history)
             .map(respond))
         .unify()
+        .or(warp::path!("api" / "session" / "messages")
+            .and(warp::get())
+            .and(s())
+            .then(api::session::messages)
+            .map(respond))
+        .unify()
+        .or(warp::path!("api" / "session" / "history" / "switch")
+            .and(warp::post())
+            .and(s())
+            .and(json_body())
+            .then(api::session::switch_branch)
+            .map(respond))
+        .unify()
         .boxed();
 
     let turns = warp::path!("api" / "chat")
@@ -219,6 +236,25 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .and(t())
         .then(api::config::get)
         .map(respond)
+        .or(warp::path!("api" / "auth" / "login")
+            .and(warp::post())
+            .and(with_app(app.clone()))
+            .and(json_body())
+            .then(api::auth::login)
+            .map(respond))
+        .unify()
+        .or(warp::path!("api" / "auth" / "logout")
+            .and(warp::post())
+            .and(with_app(app.clone()))
+            .then(api::auth::logout)
+            .map(respond))
+        .unify()
+        .or(warp::path!("api" / "auth" / "me")
+            .and(warp::get())
+            .and(t())
+            .then(api::auth::me)
+            .map(respond))
+        .unify()
         .or(warp::path!("api" / "config")
             .and(warp::post())
             .and(t())

@@ -969,3 +969,59 @@ async fn health_warns_when_commands_run_without_the_sandbox() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_console_files_come_from_the_binary_with_validators_and_nothing_else_is_served() {
+    let model = FakeModel::start().await;
+    let (server, _dir) = server(&model).await;
+    let get = |path: &str| server.client.get(server.at(path)).send();
+
+    let index = get("/ui/").await.unwrap();
+    assert_eq!(index.headers()["content-type"], "text/html; charset=utf-8");
+    let csp = index.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-eval"),
+        "{csp}"
+    );
+    let etag = index.headers()["etag"].to_str().unwrap().to_owned();
+    let body = index.text().await.unwrap();
+    assert!(
+        body.contains("<script type=\"module\""),
+        "the console page loads its modules"
+    );
+
+    let again = server
+        .client
+        .get(server.at("/ui/index.html"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        304,
+        "an unchanged file is revalidated, not resent"
+    );
+    assert!(again.bytes().await.unwrap().is_empty());
+
+    let library = get("/ui/vendor/marked.esm.js").await.unwrap();
+    assert_eq!(library.status(), 200);
+    assert_eq!(
+        library.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(library.headers()["cache-control"], "no-cache");
+
+    for missing in [
+        "/ui/nope.js",
+        "/ui/tests/unit/sse.test.mjs",
+        "/ui/package.json",
+    ] {
+        let (status, body) = status_json(get(missing).await.unwrap()).await;
+        assert_eq!(status, 404, "{missing}: {body}");
+        assert_eq!(body["code"], "console_file_not_found", "{missing}");
+    }
+}

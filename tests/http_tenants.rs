@@ -479,3 +479,112 @@ async fn only_admin_tenants_change_the_shared_model_endpoints() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_console_signs_in_with_a_token_cookie_and_signs_out() {
+    let model = FakeModel::start().await;
+    let t = tenants(&model).await;
+    let server = &t.server;
+    let (status, body) = call(server, Method::GET, "/api/auth/me", None, None).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
+
+    let (status, body) = call(
+        server,
+        Method::POST,
+        "/api/auth/login",
+        None,
+        Some(json!({"token": "okcvm_wrong"})),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
+    let (status, body) = call(
+        server,
+        Method::POST,
+        "/api/auth/login",
+        None,
+        Some(json!({"token": "a b"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_token"))
+    );
+
+    let response = server
+        .client
+        .post(server.at("/api/auth/login"))
+        .json(&json!({"token": t.a}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.starts_with(&format!("okc_token={};", t.a)),
+        "{cookie}"
+    );
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let (_, body) = status_json(response).await;
+    assert_eq!(body, json!({"tenant": "tenant-a", "auth": "tokens"}));
+
+    // The cookie authorises API calls (and the images and downloads a page loads).
+    let with_cookie = |path: &str| {
+        server
+            .client
+            .get(server.at(path))
+            .header("cookie", format!("okc_token={}", t.a))
+    };
+    let (status, body) = status_json(with_cookie("/api/auth/me").send().await.unwrap()).await;
+    assert_eq!((status, body["tenant"].as_str()), (200, Some("tenant-a")));
+    let (status, _) = status_json(
+        with_cookie("/api/session/boot?client_id=c")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // A header wins over the cookie.
+    let (_, body) = status_json(
+        with_cookie("/api/auth/me")
+            .bearer_auth(&t.b)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(body["tenant"], "tenant-b");
+
+    let response = server
+        .client
+        .post(server.at("/api/auth/logout"))
+        .send()
+        .await
+        .unwrap();
+    let cleared = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cleared.starts_with("okc_token=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+
+    // A revoked token's cookie no longer works.
+    let id = t
+        .store
+        .list()
+        .unwrap()
+        .into_iter()
+        .find(|i| i.tenant == "tenant-a")
+        .unwrap()
+        .id;
+    t.store.revoke(&id).unwrap();
+    let (status, _) = status_json(with_cookie("/api/auth/me").send().await.unwrap()).await;
+    assert_eq!(status, 401);
+}

@@ -13,6 +13,10 @@ use support::server::{status_json, TestServer};
 const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/", "/"),
     ("GET", "/ui/", "/ui/"),
+    ("GET", "/ui/{path}", "/ui/index.html"),
+    ("POST", "/api/auth/login", "/api/auth/login"),
+    ("POST", "/api/auth/logout", "/api/auth/logout"),
+    ("GET", "/api/auth/me", "/api/auth/me"),
     ("GET", "/api/health", "/api/health"),
     ("GET", "/api/openapi.json", "/api/openapi.json"),
     ("GET", "/api/session/boot", "/api/session/boot"),
@@ -23,6 +27,12 @@ const ROUTES: &[(&str, &str, &str)] = &[
         "/api/session/history/x",
     ),
     ("DELETE", "/api/session/history", "/api/session/history"),
+    ("GET", "/api/session/messages", "/api/session/messages"),
+    (
+        "POST",
+        "/api/session/history/switch",
+        "/api/session/history/switch",
+    ),
     ("POST", "/api/chat", "/api/chat"),
     ("POST", "/api/session/stop", "/api/session/stop"),
     (

@@ -46,10 +46,17 @@ pub struct Message {
     /// a deployed site, a deck's outline ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
+    /// For a tool result: how long the call took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
     /// For a user message: files uploaded since the previous message (agent paths), which the
     /// model is told about with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<String>,
+    /// For an assistant message: the turn's measured figures up to it (model, provider token
+    /// counts, time since the turn started), shown under the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured: Option<Measured>,
     /// The turn that produced this message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_id: Option<String>,
@@ -70,11 +77,26 @@ impl Message {
             is_error: false,
             images: Vec::new(),
             data: None,
+            duration_ms: None,
             attachments: Vec::new(),
+            measured: None,
             turn_id: None,
             created_ms: crate::ids::now_ms(),
         }
     }
+}
+
+/// Measured figures of a turn, as far as an assistant message: never estimated. Token counts
+/// are the provider's (absent when it sent no usage).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Measured {
+    pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_in: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_out: Option<u64>,
+    /// From the start of the turn to this message.
+    pub latency_ms: u64,
 }
 
 /// The whole tree of a session, indexed.

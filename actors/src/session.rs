@@ -30,11 +30,15 @@ mod types;
 
 pub use handle::{SessionHandle, Subscription};
 pub use lifecycle::ClearReport;
-pub use types::{BranchFrom, MessageView, SessionError, SessionSnapshot, TurnRequest, TurnStarted};
+pub use types::{
+    BranchFrom, BranchView, MessageView, SessionError, SessionSnapshot, TurnRequest, TurnStarted,
+};
 
 pub use events::EventBatch;
 use events::EventLog;
-use start::{snapshot, start_turn, switch_branch_and_restore, tool_context};
+use start::{
+    branch_view, message_view, snapshot, start_turn, switch_branch_and_restore, tool_context,
+};
 
 /// Longest wait for the store while a session starts.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -64,6 +68,10 @@ pub enum SessionMsg {
     GetMessage {
         id: String,
         reply: RpcReplyPort<Option<MessageView>>,
+    },
+    /// The active branch with each message's siblings.
+    GetBranch {
+        reply: RpcReplyPort<BranchView>,
     },
     /// Run one tool outside a turn (`okcvm tools call`), in this session's workspace.
     CallTool {
@@ -125,6 +133,8 @@ pub struct SessionArgs {
 
 struct RunningTurn {
     id: String,
+    /// The turn's events have sequence numbers above this one.
+    after_seq: u64,
     cancel: CancellationToken,
     /// Cancels the turn if this state is dropped (the actor failed or stopped).
     _guard: DropGuard,
@@ -260,16 +270,11 @@ impl Actor for SessionActor {
             }
             SessionMsg::GetMessage { id, reply } => {
                 state.last_activity = Instant::now();
-                let view = state.tree.get(&id).map(|message| {
-                    let sibling_ids = state.tree.siblings(&id);
-                    let sibling_index = sibling_ids.iter().position(|s| *s == id).unwrap_or(0);
-                    MessageView {
-                        message: message.clone(),
-                        sibling_ids,
-                        sibling_index,
-                    }
-                });
-                let _ = reply.send(view);
+                let _ = reply.send(message_view(&state.tree, &id));
+            }
+            SessionMsg::GetBranch { reply } => {
+                state.last_activity = Instant::now();
+                let _ = reply.send(branch_view(state));
             }
             SessionMsg::CallTool {
                 name,

@@ -95,32 +95,61 @@ pub fn with_app(
     warp::any().map(move || app.clone())
 }
 
-/// The caller's tenant: from the bearer token when authentication is on.
+/// The cookie the console's sign-in sets (HttpOnly, SameSite=Strict): the token, so that
+/// images and downloads the page loads are authorised like its API calls.
+pub const TOKEN_COOKIE: &str = "okc_token";
+
+/// The caller's tenant: from the bearer token (or the console's sign-in cookie) when
+/// authentication is on.
 pub fn tenant(app: Arc<App>) -> impl Filter<Extract = (TenantCtx,), Error = Rejection> + Clone {
     with_app(app)
         .and(warp::header::optional::<String>("authorization"))
-        .and_then(|app: Arc<App>, authorization: Option<String>| async move {
-            let tenant = authenticate(&app, authorization.as_deref())?;
-            Ok::<_, Rejection>(TenantCtx { app, tenant })
-        })
+        .and(warp::cookie::optional::<String>(TOKEN_COOKIE))
+        .and_then(
+            |app: Arc<App>, authorization: Option<String>, cookie: Option<String>| async move {
+                let tenant = authenticate(&app, authorization.as_deref(), cookie.as_deref())?;
+                Ok::<_, Rejection>(TenantCtx { app, tenant })
+            },
+        )
 }
 
-fn authenticate(app: &App, authorization: Option<&str>) -> Result<String, ApiError> {
+fn unauthorized(detail: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+}
+
+fn authenticate(
+    app: &App,
+    authorization: Option<&str>,
+    cookie: Option<&str>,
+) -> Result<String, ApiError> {
     let Some(auth) = &app.auth else {
         return Ok(LOCAL_TENANT.to_string());
     };
-    let unauthorized =
-        |detail: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail);
-    let header = authorization.ok_or_else(|| {
-        unauthorized("this server needs an API token: send Authorization: Bearer <token>")
-    })?;
-    let token = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| unauthorized("the Authorization header must be Bearer <token>"))?;
+    let token = match authorization {
+        Some(header) => header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| unauthorized("the Authorization header must be Bearer <token>"))?,
+        None => cookie
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                unauthorized("this server needs an API token: send Authorization: Bearer <token>")
+            })?,
+    };
     auth.tenant_for(token)
+        .ok_or_else(|| unauthorized("the API token is not valid (unknown or revoked)"))
+}
+
+/// The tenant a token names, for the console's sign-in (`None` when authentication is off).
+pub fn tenant_for_token(app: &App, token: &str) -> Result<Option<String>, ApiError> {
+    let Some(auth) = &app.auth else {
+        return Ok(None);
+    };
+    auth.tenant_for(token.trim())
+        .map(Some)
         .ok_or_else(|| unauthorized("the API token is not valid (unknown or revoked)"))
 }
 

@@ -77,6 +77,11 @@ impl SessionHandle {
         .await
     }
 
+    /// The active branch, each message with its siblings.
+    pub async fn branch(&self) -> Result<super::BranchView, SessionError> {
+        self.ask(|reply| SessionMsg::GetBranch { reply }).await
+    }
+
     /// Makes the newest leaf under `message_id` the active branch.
     pub async fn switch_branch(&self, message_id: &str) -> Result<SessionSnapshot, SessionError> {
         self.ask(|reply| SessionMsg::SwitchBranch {

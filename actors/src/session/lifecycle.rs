@@ -206,4 +206,3 @@ pub(super) async fn interrupt_running_turn(state: &mut SessionState) {
         }
     }
 }
-

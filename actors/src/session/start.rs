@@ -4,10 +4,10 @@ use ractor::{ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    send_write, turn, BranchFrom, RunningTurn, SessionError, SessionMsg, SessionSnapshot,
-    SessionState, TurnRequest, TurnStarted,
+    send_write, turn, BranchFrom, BranchView, MessageView, RunningTurn, SessionError, SessionMsg,
+    SessionSnapshot, SessionState, TurnRequest, TurnStarted,
 };
-use crate::history::{Message, Role};
+use crate::history::{HistoryTree, Message, Role};
 use crate::storage::{StorageError, WriteBatch};
 use crate::tool::ToolContext;
 
@@ -58,8 +58,10 @@ pub(super) fn start_turn(
         .collect();
 
     let cancel = CancellationToken::new();
+    let after_seq = state.log.last_assigned();
     state.running = Some(RunningTurn {
         id: turn_id.clone(),
+        after_seq,
         cancel: cancel.clone(),
         _guard: cancel.clone().drop_guard(),
     });
@@ -67,7 +69,7 @@ pub(super) fn start_turn(
     let tool_ctx = tool_context(state, cancel);
     turn::spawn(turn::TurnTask {
         turn_id,
-        after_seq: state.log.last_assigned(),
+        after_seq,
         session: myself.clone(),
         services: state.services.clone(),
         tool_ctx,
@@ -142,6 +144,31 @@ pub(super) fn switch_branch_and_restore(
         super::lifecycle::restore_branch(store, key, root, path).await;
         let _ = reply.send(Ok(snapshot));
     });
+}
+
+/// One message with its place among its siblings.
+pub(super) fn message_view(tree: &HistoryTree, id: &str) -> Option<MessageView> {
+    let message = tree.get(id)?;
+    let sibling_ids = tree.siblings(id);
+    let sibling_index = sibling_ids.iter().position(|s| s == id).unwrap_or(0);
+    Some(MessageView {
+        message: message.clone(),
+        sibling_ids,
+        sibling_index,
+    })
+}
+
+pub(super) fn branch_view(state: &SessionState) -> BranchView {
+    let path = state.tree.path_to(state.record.active_leaf.as_deref());
+    BranchView {
+        messages: path
+            .iter()
+            .filter_map(|m| message_view(&state.tree, &m.id))
+            .collect(),
+        running_turn: state.running.as_ref().map(|t| t.id.clone()),
+        running_after_seq: state.running.as_ref().map(|t| t.after_seq),
+        last_seq: state.log.committed(),
+    }
 }
 
 pub(super) fn snapshot(state: &SessionState) -> SessionSnapshot {

@@ -103,6 +103,7 @@ struct Turn {
     model: String,
     steps: u32,
     tool_calls: Vec<ToolCallRecord>,
+    started_at: Instant,
 }
 
 impl TurnTask {
@@ -132,6 +133,7 @@ impl TurnTask {
             usage: None,
             steps: 0,
             tool_calls: Vec::new(),
+            started_at,
         };
         // The user message is durable before the caller hears that the turn started.
         if let Err(e) = turn.record(vec![user_message]).await {
@@ -353,6 +355,7 @@ impl Turn {
         };
         let mut message = self.tool_message(call, text.clone(), error.is_some(), images);
         message.data = data.clone();
+        message.duration_ms = Some(duration_ms);
         // The result and its event are committed in one transaction.
         self.record_with(vec![message], vec![completed]).await?;
         self.tool_calls.push(ToolCallRecord {
@@ -396,6 +399,13 @@ impl Turn {
         let mut message = Message::new(Role::Assistant, None, content);
         message.reasoning = reasoning;
         message.tool_calls = tool_calls;
+        // A turn stopped before the model answered has nothing measured to show.
+        message.measured = (!self.model.is_empty()).then(|| crate::history::Measured {
+            model: self.model.clone(),
+            tokens_in: self.usage.map(|u| u.prompt_tokens),
+            tokens_out: self.usage.map(|u| u.completion_tokens),
+            latency_ms: self.started_at.elapsed().as_millis() as u64,
+        });
         let id = message.id.clone();
         self.record(vec![message]).await?;
         Ok(id)

@@ -86,3 +86,15 @@ pub struct MessageView {
     pub sibling_ids: Vec<String>,
     pub sibling_index: usize,
 }
+
+/// The active branch as a console draws it: every message with its place among its siblings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BranchView {
+    pub messages: Vec<MessageView>,
+    pub running_turn: Option<String>,
+    /// For a running turn: its events have sequence numbers above this one, so a console that
+    /// opens mid-turn replays them from here to show the turn so far.
+    pub running_after_seq: Option<u64>,
+    /// The newest event: follow `GET /api/session/events?after=` from here.
+    pub last_seq: u64,
+}

@@ -22,6 +22,9 @@ struct ChatRequest {
     message: String,
     #[serde(default)]
     replace_last: bool,
+    /// A user message of this session to edit: the new message goes beside it, as a branch.
+    #[serde(default)]
+    edit_of: Option<String>,
     #[serde(default = "default_stream")]
     stream: bool,
 }
@@ -48,10 +51,16 @@ pub async fn chat(
     let started = handle
         .start_turn(TurnRequest {
             message: request.message,
-            branch: if request.replace_last {
-                BranchFrom::ReplaceLast
-            } else {
-                BranchFrom::Active
+            branch: match (request.edit_of, request.replace_last) {
+                (Some(id), false) => BranchFrom::Edit(id),
+                (Some(_), true) => {
+                    return Err(ApiError::bad_request(
+                        "invalid_request",
+                        "give either edit_of or replace_last, not both",
+                    ))
+                }
+                (None, true) => BranchFrom::ReplaceLast,
+                (None, false) => BranchFrom::Active,
             },
         })
         .await?;
@@ -66,9 +75,15 @@ pub async fn chat(
             ctx.app.shutdown.clone(),
             ctx.app.settings.server.sse_keepalive(),
         );
-        return Ok(
-            warp::reply::with_header(reply, "x-okc-turn-id", started.turn_id).into_response(),
-        );
+        // The turn's events come after `x-okc-after-seq`: a client that loses this stream
+        // resumes with `GET /api/session/events?after=` from there.
+        let reply = warp::reply::with_header(reply, "x-okc-turn-id", started.turn_id);
+        return Ok(warp::reply::with_header(
+            reply,
+            "x-okc-after-seq",
+            started.after_seq.to_string(),
+        )
+        .into_response());
     }
     json_reply(subscription, &ctx).await
 }

@@ -126,3 +126,25 @@ pub fn extend(body: &mut Value, fields: serde_json::Map<String, Value>) {
         map.extend(fields);
     }
 }
+
+/// `GET /api/session/messages`: the active branch, each message with its siblings (the
+/// console's `< 2/3 >`), the running turn and the newest event to follow from.
+pub async fn messages(ctx: SessionCtx) -> Result<Response, ApiError> {
+    let handle = ctx.app.runtime.session(ctx.key.clone())?;
+    Ok(warp::reply::json(&handle.branch().await?).into_response())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwitchRequest {
+    message_id: String,
+}
+
+/// `POST /api/session/history/switch`: makes the newest branch under a message the active one
+/// and brings back that branch's workspace files; answers as `GET /api/session/messages`.
+pub async fn switch_branch(ctx: SessionCtx, body: bytes::Bytes) -> Result<Response, ApiError> {
+    let request: SwitchRequest = crate::http::error::parse_json(&body)?;
+    let handle = ctx.app.runtime.session(ctx.key.clone())?;
+    handle.switch_branch(&request.message_id).await?;
+    Ok(warp::reply::json(&handle.branch().await?).into_response())
+}

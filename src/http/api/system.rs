@@ -11,8 +11,12 @@ use crate::http::error::ApiError;
 /// The OpenAPI document describing every route.
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
-/// The console page served at `/ui/`.
-const CONSOLE_INDEX: &str = include_str!("../../../frontend/index.html");
+include!(concat!(env!("OUT_DIR"), "/console_assets.rs"));
+
+/// The console's security policy: its own scripts only (never inline ones, so even markup that
+/// slipped past sanitising cannot run), deployed sites framed from this origin (they carry
+/// their own sandbox policy), nothing framing the console.
+const CONSOLE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; frame-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// `GET /api/health`
 pub async fn health(ctx: TenantCtx) -> Result<Response, ApiError> {
@@ -54,20 +58,36 @@ pub fn redirect(to: &'static str) -> Response {
     .into_response()
 }
 
-/// `GET /ui/`: the console, with headers that keep it from being framed or sniffed.
-pub fn console() -> Response {
-    let mut response = warp::reply::with_header(
-        CONSOLE_INDEX,
-        header::CONTENT_TYPE,
-        "text/html; charset=utf-8",
-    )
-    .into_response();
+/// `GET /ui/<path>`: a file of the console (`index.html` for the folder), with headers that
+/// keep it from being framed or sniffed, and an ETag so a reload revalidates in one round trip.
+pub fn console(path: &str, if_none_match: Option<&str>) -> Response {
+    let path = if path.is_empty() { "index.html" } else { path };
+    let Some((_, body)) = CONSOLE_ASSETS.iter().find(|(name, _)| *name == path) else {
+        return ApiError::not_found(
+            "console_file_not_found",
+            format!("the console has no file {path}"),
+        )
+        .into_response();
+    };
+    let etag = console_etag(path, body);
+    let mut response =
+        if if_none_match.is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag)) {
+            warp::reply::with_status(warp::reply(), StatusCode::NOT_MODIFIED).into_response()
+        } else {
+            Response::new(body.to_vec().into())
+        };
     let headers = response.headers_mut();
+    let content_type = crate::http::mime::for_path(std::path::Path::new(path));
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
     for (name, value) in [
-        (
-            "content-security-policy",
-            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        ),
+        ("content-security-policy", CONSOLE_CSP),
+        ("cache-control", "no-cache"),
         ("x-frame-options", "DENY"),
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "no-referrer"),
@@ -75,4 +95,22 @@ pub fn console() -> Response {
         headers.insert(name, header::HeaderValue::from_static(value));
     }
     response
+}
+
+/// A strong validator for a console file: its content hash (computed once per file).
+fn console_etag(path: &str, body: &[u8]) -> String {
+    use sha2::Digest;
+    static TAGS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
+        std::sync::OnceLock::new();
+    let tags = TAGS.get_or_init(Default::default);
+    let mut tags = tags
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    tags.entry(path.to_owned())
+        .or_insert_with(|| {
+            let digest = sha2::Sha256::digest(body);
+            let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+            format!("\"{hex}\"")
+        })
+        .clone()
 }

@@ -1,0 +1,26 @@
+// Waiting assertions for scenarios: poll until true or fail with what was seen.
+
+export async function eventually(what, check, { timeout = 10_000, interval = 50 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last})`);
+    await new Promise((resolve) => setTimeout(resolve, interval));
+  }
+}
+
+export function equal(actual, expected, what) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
+}
+
+export function ok(value, what) {
+  if (!value) throw new Error(`expected ${what}`);
+}

@@ -1,0 +1,215 @@
+//! The web console end to end: the real server (its model a scripted fake) driven in headless
+//! Chromium through Playwright, one scenario per feature. Each scenario is a script under
+//! frontend/tests/e2e/; this file scripts the model, starts the server, runs the scenario and
+//! acts on the server side when the scenario signals. Needs node, frontend/node_modules
+//! (`npm ci --prefix frontend`) and Chromium, which .ci/run installs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use support::fake_model::*;
+use support::runtime::test_settings;
+use support::server::*;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One scenario running in Chromium.
+struct Scenario {
+    name: String,
+    child: Child,
+    stdin: ChildStdin,
+    lines: Lines<BufReader<ChildStdout>>,
+    output: String,
+}
+
+fn frontend() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("frontend")
+}
+
+impl Scenario {
+    fn start(name: &str, url: &str) -> Self {
+        let dir = frontend();
+        assert!(
+            dir.join("node_modules/playwright-core").is_dir(),
+            "the console tests need playwright-core: run `npm ci --prefix frontend` (.ci/run does)"
+        );
+        let screenshots = std::env::var("OKCVM_SCREENSHOTS").unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("target/console-screenshots")
+                .display()
+                .to_string()
+        });
+        let mut child = tokio::process::Command::new("node")
+            .arg("tests/e2e/run.mjs")
+            .arg(name)
+            .arg(url)
+            .current_dir(&dir)
+            .env("OKCVM_SCREENSHOTS", screenshots)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node runs (the console tests need Node.js)");
+        let stdin = child.stdin.take().unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        Self {
+            name: name.to_owned(),
+            child,
+            stdin,
+            lines,
+            output: String::new(),
+        }
+    }
+
+    /// The next thing the scenario signals (`None` once it has finished).
+    async fn signal(&mut self) -> Option<String> {
+        loop {
+            let line = tokio::time::timeout(SCENARIO_TIMEOUT, self.lines.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("{} timed out:\n{}", self.name, self.output))
+                .unwrap()?;
+            self.output.push_str(&line);
+            self.output.push('\n');
+            if let Some(signal) = line.strip_prefix("SIGNAL ") {
+                return Some(signal.to_owned());
+            }
+        }
+    }
+
+    /// Lets the scenario go on after a signal.
+    async fn answer(&mut self) {
+        self.stdin.write_all(b"ok\n").await.unwrap();
+    }
+
+    /// Waits for the end; fails the test when the scenario failed.
+    async fn finish(mut self) {
+        if let Some(signal) = self.signal().await {
+            panic!("{}: unexpected signal {signal}", self.name);
+        }
+        let status = tokio::time::timeout(SCENARIO_TIMEOUT, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("{} did not exit:\n{}", self.name, self.output))
+            .unwrap();
+        assert!(
+            status.success(),
+            "console scenario {} failed (its error is above):\n{}",
+            self.name,
+            self.output
+        );
+    }
+}
+
+async fn run(name: &str, url: &str) {
+    Scenario::start(name, url).finish().await;
+}
+
+/// A TCP proxy in front of the server whose connections the test can cut (a dropped network,
+/// a laptop going to sleep) while new ones still get through.
+struct Proxy {
+    url: String,
+    cut: tokio::sync::broadcast::Sender<()>,
+}
+
+impl Proxy {
+    async fn start(target: &str) -> Self {
+        let target: std::net::SocketAddr = target.trim_start_matches("http://").parse().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (cut, _) = tokio::sync::broadcast::channel(4);
+        let cuts = cut.clone();
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut stop = cuts.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = stop.recv() => {}
+                    }
+                });
+            }
+        });
+        Self { url, cut }
+    }
+
+    /// Drops every open connection.
+    fn cut(&self) {
+        let _ = self.cut.send(());
+    }
+}
+
+async fn server_with(model: &FakeModel) -> (TestServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(test_settings(dir.path(), &model.base_url())).await;
+    (server, dir)
+}
+
+#[tokio::test]
+async fn chat_streams_markdown_keeps_replies_inert_and_survives_a_reload() {
+    let model = FakeModel::start().await;
+    let reply = "Here is **bold** and code:\n\n```python\nprint('hi')\n```\n\n<script>window.__xss = 1</script><img src=x onerror=\"window.__xss = 2\">\n\n| a | b |\n|---|---|\n| 1 | 2 |";
+    let mut chunks = vec![ev_reasoning("Let me think about it.")];
+    for piece in reply.split_inclusive(' ') {
+        chunks.push(ev_text(piece).with_delay(Duration::from_millis(15)));
+    }
+    chunks.push(ev_usage(42, 17));
+    chunks.push(ev_done());
+    model.push(sse(chunks));
+    let (server, _dir) = server_with(&model).await;
+    run("chat", &server.url).await;
+    let requests = model.requests();
+    assert_eq!(requests.len(), 1);
+    let messages = requests[0].body["messages"].as_array().unwrap();
+    assert_eq!(
+        messages.last().unwrap()["content"],
+        "Show me some *markdown*"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_dropped_connection_mid_turn_resumes_with_nothing_missing_or_doubled() {
+    let model = FakeModel::start().await;
+    let mut chunks: Vec<Chunk> = (0..40)
+        .map(|i| ev_text(&format!("word{i} ")).with_delay(Duration::from_millis(100)))
+        .collect();
+    chunks.push(ev_done());
+    model.push(sse(chunks));
+    let (server, _dir) = server_with(&model).await;
+    let proxy = Proxy::start(&server.url).await;
+    let mut scenario = Scenario::start("reconnect", &proxy.url);
+    assert_eq!(scenario.signal().await.as_deref(), Some("cut"));
+    proxy.cut();
+    scenario.answer().await;
+    scenario.finish().await;
+    server.shutdown().await;
+}
+
+#[test]
+fn the_consoles_own_unit_tests_pass() {
+    let output = std::process::Command::new("node")
+        .args(["--test", "tests/unit/"])
+        .current_dir(frontend())
+        .output()
+        .expect("node runs (the console tests need Node.js)");
+    assert!(
+        output.status.success(),
+        "console unit tests failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        report.contains("# fail 0") && !report.contains("# pass 0"),
+        "{report}"
+    );
+}
