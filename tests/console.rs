@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use serde_json::json;
 use support::fake_model::*;
 use support::runtime::test_settings;
 use support::server::*;
@@ -19,8 +20,17 @@ use tokio::process::{Child, ChildStdin, ChildStdout};
 
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Scenarios run one at a time: each drives a whole browser, and two machine cores shared by
+/// parallel browsers would make their timing the test's subject.
+fn serial() -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    static LOCK: std::sync::OnceLock<std::sync::Arc<tokio::sync::Mutex<()>>> =
+        std::sync::OnceLock::new();
+    LOCK.get_or_init(Default::default).clone()
+}
+
 /// One scenario running in Chromium.
 struct Scenario {
+    _turn: tokio::sync::OwnedMutexGuard<()>,
     name: String,
     child: Child,
     stdin: ChildStdin,
@@ -33,7 +43,8 @@ fn frontend() -> PathBuf {
 }
 
 impl Scenario {
-    fn start(name: &str, url: &str) -> Self {
+    async fn start(name: &str, url: &str) -> Self {
+        let turn = serial().lock_owned().await;
         let dir = frontend();
         assert!(
             dir.join("node_modules/playwright-core").is_dir(),
@@ -60,6 +71,7 @@ impl Scenario {
         let stdin = child.stdin.take().unwrap();
         let lines = BufReader::new(child.stdout.take().unwrap()).lines();
         Self {
+            _turn: turn,
             name: name.to_owned(),
             child,
             stdin,
@@ -107,7 +119,7 @@ impl Scenario {
 }
 
 async fn run(name: &str, url: &str) {
-    Scenario::start(name, url).finish().await;
+    Scenario::start(name, url).await.finish().await;
 }
 
 /// A TCP proxy in front of the server whose connections the test can cut (a dropped network,
@@ -186,7 +198,7 @@ async fn a_dropped_connection_mid_turn_resumes_with_nothing_missing_or_doubled()
     model.push(sse(chunks));
     let (server, _dir) = server_with(&model).await;
     let proxy = Proxy::start(&server.url).await;
-    let mut scenario = Scenario::start("reconnect", &proxy.url);
+    let mut scenario = Scenario::start("reconnect", &proxy.url).await;
     assert_eq!(scenario.signal().await.as_deref(), Some("cut"));
     proxy.cut();
     scenario.answer().await;
@@ -212,4 +224,70 @@ fn the_consoles_own_unit_tests_pass() {
         report.contains("# fail 0") && !report.contains("# pass 0"),
         "{report}"
     );
+}
+
+#[tokio::test]
+async fn tool_cards_show_progress_live_in_a_second_tab_and_come_back_after_a_reload() {
+    let model = FakeModel::start().await;
+    model.push(sse(vec![
+        ev_text("Let me look."),
+        ev_tool_call(
+            "c1",
+            "mshtools-shell",
+            &json!({"command": "sleep 1.5; echo hello from the sandbox"}).to_string(),
+        ),
+        ev_tool_call(
+            "c2",
+            "mshtools-read_file",
+            &json!({"file_path": "/mnt/okcomputer/missing.txt"}).to_string(),
+        ),
+        ev_done(),
+    ]));
+    model.push(sse(vec![ev_text("The sandbox said hello."), ev_done()]));
+    let (server, _dir) = server_with(&model).await;
+    run("tools", &server.url).await;
+    server.shutdown().await;
+}
+
+fn write_file(content: &str) -> Chunk {
+    ev_tool_call(
+        &format!("w-{content}"),
+        "mshtools-write_file",
+        &json!({"file_path": "/mnt/okcomputer/output/a.txt", "content": content}).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn editing_regenerating_and_switching_versions_bring_back_their_files() {
+    let model = FakeModel::start().await;
+    model.push(sse(vec![write_file("first"), ev_done()]));
+    model.push(sse(vec![ev_text("Wrote first."), ev_done()]));
+    model.push(sse(vec![write_file("edited"), ev_done()]));
+    model.push(sse(vec![ev_text("Wrote edited."), ev_done()]));
+    model.push(sse(vec![ev_text("A regenerated answer."), ev_done()]));
+    let (server, _dir) = server_with(&model).await;
+    run("branches", &server.url).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn conversations_are_titled_searched_renamed_deleted_and_kept_open_across_a_reload() {
+    let model = FakeModel::start().await;
+    model.push(sse(vec![ev_text("Let's plan it."), ev_done()]));
+    model.push(sse(vec![ev_text("Here's a budget."), ev_done()]));
+    let (server, dir) = server_with(&model).await;
+    run("conversations", &server.url).await;
+    // The deleted conversation's workspace holds nothing any more; the other keeps its files.
+    let mut files: Vec<usize> = std::fs::read_dir(dir.path().join("workspaces/local"))
+        .unwrap()
+        .flatten()
+        .map(|w| std::fs::read_dir(w.path()).unwrap().count())
+        .collect();
+    files.sort_unstable();
+    assert_eq!(
+        files,
+        [0, 2],
+        "output/ and upload/ stay only in the kept conversation"
+    );
+    server.shutdown().await;
 }

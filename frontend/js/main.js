@@ -18,6 +18,8 @@ const STORED_THEME = "okcvm.theme";
 
 const app = {
   identity: null,
+  loads: 0,
+  ready: false,
   branch: [],
   running: false,
   follower: null,
@@ -122,7 +124,7 @@ function wire() {
   $("#composer").addEventListener("submit", (event) => {
     event.preventDefault();
     const text = input.value;
-    if (!text.trim() || app.running) return;
+    if (!text.trim() || app.running || !app.ready) return;
     input.value = "";
     autosize(input);
     send({ message: text });
@@ -163,12 +165,19 @@ async function openConversation(id) {
   $("#conversation-title").textContent = conversation?.title || "New conversation";
   $("#sidebar").classList.remove("open");
   notice("");
+  // Nothing is sent until the conversation is drawn.
+  app.ready = false;
+  $("#send").disabled = true;
   await loadBranch();
+  app.ready = true;
+  $("#send").disabled = false;
   await refreshResults();
 }
 
 /** Draws the active branch from the server; follows the running turn when there is one. */
 async function loadBranch() {
+  // Only the newest load draws: an older answer arriving late must not undo a newer one.
+  const load = ++app.loads;
   let branch;
   try {
     branch = await api("/api/session/messages");
@@ -176,6 +185,7 @@ async function loadBranch() {
     notice(`The conversation could not be loaded: ${error.message}`);
     return;
   }
+  if (load !== app.loads || app.live) return;
   const running = branch.running_turn;
   // A running turn is drawn from its events (replayed from its start), not its messages so far.
   app.branch = running

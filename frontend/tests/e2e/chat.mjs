@@ -1,12 +1,13 @@
 // Chat: Enter sends, tokens stream in, markdown with highlighted code and copy buttons,
 // the reasoning folds away, nothing in a reply runs, measured facts show, the sidebar takes
 // the title, and a reload draws the same conversation from the server.
-import { eventually, equal, ok } from "./expect.mjs";
+import { eventually, equal, ok, ready } from "./expect.mjs";
 
 export default async function ({ page, screenshot }) {
   await page.goto("/ui/");
   const input = page.getByLabel("Message", { exact: true });
   await input.waitFor();
+  await ready(page);
   await input.fill("Show me some *markdown*");
   await input.press("Shift+Enter");
   await input.press("Backspace");

@@ -24,3 +24,8 @@ export function equal(actual, expected, what) {
 export function ok(value, what) {
   if (!value) throw new Error(`expected ${what}`);
 }
+
+/** Waits until the open conversation is drawn and a message can be sent. */
+export async function ready(page) {
+  await page.locator("#send:enabled").waitFor();
+}

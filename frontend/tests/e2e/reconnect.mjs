@@ -1,7 +1,7 @@
 // Reconnection: the connection drops in the middle of a streamed turn; the console says so,
 // reconnects by itself, resumes from the last event it saw, and ends with the whole answer,
 // nothing missing and nothing doubled.
-import { eventually, equal, ok } from "./expect.mjs";
+import { eventually, equal, ok, ready } from "./expect.mjs";
 
 const EXPECTED = Array.from({ length: 40 }, (_, i) => `word${i}`).join(" ");
 
@@ -9,6 +9,7 @@ export default async function ({ page, signal, screenshot }) {
   await page.goto("/ui/");
   const input = page.getByLabel("Message", { exact: true });
   await input.waitFor();
+  await ready(page);
   // Record every state the connection indicator shows.
   await page.evaluate(() => {
     window.__states = [];

@@ -36,6 +36,11 @@ page.on("console", (message) => {
   }
 });
 
+if (process.env.OKCVM_E2E_TRACE) {
+  page.on("request", (request) => console.error(`> ${request.method()} ${request.url()}`));
+  page.on("response", (response) => console.error(`< ${response.status()} ${response.url()}`));
+}
+
 const ctx = {
   baseUrl,
   browser,
