@@ -44,6 +44,11 @@ fn frontend() -> PathBuf {
 
 impl Scenario {
     async fn start(name: &str, url: &str) -> Self {
+        Self::start_with(name, url, &[]).await
+    }
+
+    /// With `OKCVM_E2E_<NAME>` values for the scenario (`ctx.env.<name>`).
+    async fn start_with(name: &str, url: &str, env: &[(&str, &str)]) -> Self {
         let turn = serial().lock_owned().await;
         let dir = frontend();
         assert!(
@@ -62,6 +67,10 @@ impl Scenario {
             .arg(url)
             .current_dir(&dir)
             .env("OKCVM_SCREENSHOTS", screenshots)
+            .envs(
+                env.iter()
+                    .map(|(k, v)| (format!("OKCVM_E2E_{}", k.to_uppercase()), *v)),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -289,5 +298,116 @@ async fn conversations_are_titled_searched_renamed_deleted_and_kept_open_across_
         [0, 2],
         "output/ and upload/ stay only in the kept conversation"
     );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn uploads_show_limits_refuse_big_files_and_reach_the_agent() {
+    let model = FakeModel::start().await;
+    model.push(sse(vec![ev_text("I see your files."), ev_done()]));
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path(), &model.base_url());
+    settings.uploads.max_files = 3;
+    settings.uploads.max_file_mb = 1;
+    let server = TestServer::start(settings).await;
+    run("uploads", &server.url).await;
+    let requests = model.requests();
+    let sent = requests[0].body["messages"].to_string();
+    assert!(sent.contains("/mnt/okcomputer/upload/notes.txt"), "{sent}");
+    assert!(sent.contains("/mnt/okcomputer/upload/table.csv"), "{sent}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_a_chat_model_settings_open_and_saving_one_makes_chat_work() {
+    let model = FakeModel::start().await;
+    model.push(sse(vec![ev_text("Configured and working."), ev_done()]));
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path(), &model.base_url());
+    settings.chat = None;
+    let server = TestServer::start(settings).await;
+    let scenario =
+        Scenario::start_with("settings", &server.url, &[("model_url", &model.base_url())]).await;
+    scenario.finish().await;
+    let requests = model.requests();
+    assert_eq!(
+        requests[0].headers.get("authorization").map(String::as_str),
+        Some("Bearer sk-secret-value"),
+        "the saved key is what the model server receives"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_tokens_the_console_signs_in_and_out() {
+    let model = FakeModel::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path(), &model.base_url());
+    settings.auth.mode = okcvm_actors::config::AuthMode::Tokens;
+    let store = std::sync::Arc::new(okcvm::auth::TokenStore::open(dir.path()).unwrap());
+    let (_, token) = store.create("team-a", None).unwrap();
+    let server = TestServer::start_with_auth(settings, Some(store)).await;
+    Scenario::start_with("signin", &server.url, &[("token", &token)])
+        .await
+        .finish()
+        .await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn stop_ends_a_running_turn_and_keeps_what_was_written() {
+    let model = FakeModel::start().await;
+    let mut chunks: Vec<Chunk> = ["Once ", "upon ", "a ", "time "]
+        .iter()
+        .map(|t| ev_text(t).with_delay(Duration::from_millis(100)))
+        .collect();
+    chunks.extend((0..50).map(|_| ev_text("more ").with_delay(Duration::from_millis(200))));
+    chunks.push(ev_text("The end."));
+    chunks.push(ev_done());
+    model.push(sse(chunks));
+    let (server, _dir) = server_with(&model).await;
+    run("stop", &server.url).await;
+    server.shutdown().await;
+}
+
+/// A 1x1 PNG, written by the shell tool (`base64 -d`).
+const DOT_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+
+#[tokio::test]
+async fn the_results_panel_shows_the_site_deck_media_files_and_restores_snapshots() {
+    let model = FakeModel::start().await;
+    let slides = "<title>Launch</title><div class=\"ppt-slide\"><h1>Launch plan</h1><ul><li>Beta in May</li></ul></div>";
+    let call = |id: &str, name: &str, args: serde_json::Value| {
+        ev_tool_call(id, &format!("mshtools-{name}"), &args.to_string())
+    };
+    model.push(sse(vec![
+        call("a", "write_file", json!({"file_path": "/mnt/okcomputer/output/site/index.html", "content": "<title>Trip</title><h1>Welcome aboard</h1>"})),
+        call("b", "deploy_website", json!({"type": "static", "local_dir": "/mnt/okcomputer/output/site"})),
+        call("c", "write_file", json!({"file_path": "/mnt/okcomputer/slides.html", "content": slides})),
+        call("d", "slides_generator", json!({"file_path": "/mnt/okcomputer/slides.html"})),
+        call("e", "write_file", json!({"file_path": "/mnt/okcomputer/output/notes.txt", "content": "v1"})),
+        call("f", "shell", json!({"command": format!("echo {DOT_PNG} | base64 -d > /mnt/okcomputer/output/dot.png")})),
+        ev_done(),
+    ]));
+    model.push(sse(vec![ev_text("All done."), ev_done()]));
+    model.push(sse(vec![
+        call(
+            "g",
+            "write_file",
+            json!({"file_path": "/mnt/okcomputer/output/notes.txt", "content": "v2"}),
+        ),
+        ev_done(),
+    ]));
+    model.push(sse(vec![ev_text("Changed."), ev_done()]));
+    let (server, _dir) = server_with(&model).await;
+    run("results", &server.url).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn on_a_phone_panels_fold_away_dark_mode_sticks_and_every_control_is_named() {
+    let model = FakeModel::start().await;
+    let (server, _dir) = server_with(&model).await;
+    run("layout", &server.url).await;
     server.shutdown().await;
 }

@@ -43,6 +43,12 @@ if (process.env.OKCVM_E2E_TRACE) {
 
 const ctx = {
   baseUrl,
+  /** Values the test passes in (OKCVM_E2E_* variables, without the prefix, lower-cased). */
+  env: Object.fromEntries(
+    Object.entries(process.env)
+      .filter(([name]) => name.startsWith("OKCVM_E2E_"))
+      .map(([name, value]) => [name.slice("OKCVM_E2E_".length).toLowerCase(), value]),
+  ),
   browser,
   context,
   page,
