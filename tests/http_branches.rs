@@ -164,7 +164,11 @@ async fn bad_branch_requests_get_clear_errors() {
             &json!({"message": "x"}),
         )
         .await;
-    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("invalid_field")),
+        "{body}"
+    );
     let (status, body) = server
         .post(
             "/api/chat?client_id=b",
@@ -195,7 +199,7 @@ async fn bad_branch_requests_get_clear_errors() {
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (400, Some("invalid_request")),
+        (422, Some("invalid_field")),
         "{body}"
     );
     server.shutdown().await;

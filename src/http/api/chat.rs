@@ -54,8 +54,9 @@ pub async fn chat(
             branch: match (request.edit_of, request.replace_last) {
                 (Some(id), false) => BranchFrom::Edit(id),
                 (Some(_), true) => {
-                    return Err(ApiError::bad_request(
-                        "invalid_request",
+                    return Err(ApiError::new(
+                        warp::http::StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_field",
                         "give either edit_of or replace_last, not both",
                     ))
                 }
