@@ -250,6 +250,12 @@ async fn tool_cards_show_progress_live_in_a_second_tab_and_come_back_after_a_rel
             "mshtools-read_file",
             &json!({"file_path": "/mnt/okcomputer/missing.txt"}).to_string(),
         ),
+        ev_tool_call(
+            "c3",
+            "mshtools-ipython",
+            &json!({"code": "from PIL import Image\nImage.new('RGB', (8, 8), (200, 30, 30))"})
+                .to_string(),
+        ),
         ev_done(),
     ]));
     model.push(sse(vec![ev_text("The sandbox said hello."), ev_done()]));

@@ -1,7 +1,7 @@
 // Tool activity: a card per call with its name, a readable summary of the arguments and its
-// state (running, done in N s, failed); the output on expand, shell output as monospace; a
-// second tab opened mid-turn shows the running turn live; after a reload the cards are rebuilt
-// from the server.
+// state (running, done in N s, failed); the output on expand, shell output as monospace, images
+// inline; a second tab opened mid-turn shows the running turn live; after a reload the cards
+// are rebuilt from the server.
 import { eventually, equal, ok, ready } from "./expect.mjs";
 
 const cards = (page) =>
@@ -35,7 +35,7 @@ export default async function ({ page, context, screenshot }) {
 
   await eventually("the end of the turn", async () => (await page.locator(".facts").count()) === 1, { timeout: 15_000 });
   const done = await cards(page);
-  equal(done.map((c) => [c.name, c.status]), [["shell", "done"], ["read_file", "failed"]], "the cards after the turn");
+  equal(done.map((c) => [c.name, c.status]), [["shell", "done"], ["read_file", "failed"], ["ipython", "done"]], "the cards after the turn");
   ok(/^done in \d/.test(done[0].state), `a duration in "${done[0].state}"`);
   const shell = page.locator("details.tool").first();
   await shell.locator("summary").click();
@@ -45,13 +45,17 @@ export default async function ({ page, context, screenshot }) {
   const failed = page.locator("details.tool").nth(1);
   await failed.locator("summary").click();
   ok((await failed.locator(".body").textContent()).includes("missing.txt"), "the failure says what failed");
+  const python = page.locator("details.tool").nth(2);
+  await python.locator("summary").click();
+  const image = python.locator(".body img");
+  await eventually("the image the cell returned", () => image.evaluate((img) => img.complete && img.naturalWidth === 8));
   await screenshot("tool-cards");
 
   await eventually("the second tab at the end", async () => (await second.locator(".facts").count()) === 1, { timeout: 15_000 });
-  equal((await cards(second)).map((c) => c.status), ["done", "failed"], "the second tab's cards");
+  equal((await cards(second)).map((c) => c.status), ["done", "failed", "done"], "the second tab's cards");
 
   await page.reload();
-  await eventually("cards after a reload", async () => (await cards(page)).length === 2);
+  await eventually("cards after a reload", async () => (await cards(page)).length === 3);
   const rebuilt = await cards(page);
   equal(rebuilt.map((c) => [c.name, c.status, c.args]), done.map((c) => [c.name, c.status, c.args]), "cards rebuilt from the server");
   ok(/^done in \d/.test(rebuilt[0].state), "the duration kept");
