@@ -252,7 +252,7 @@ function userMessage(entry) {
   const toolbar = h("div", { class: "toolbar" },
     navigator(entry),
     h("button", { type: "button", class: "link", onclick: (e) => copyText(m.content, e.currentTarget), "aria-label": "Copy message" }, "Copy"),
-    h("button", { type: "button", class: "link", disabled: app.running, onclick: () => startEdit(wrapper, m), "aria-label": "Edit message" }, "Edit"));
+    h("button", { type: "button", class: "link needs-idle", disabled: app.running, onclick: () => startEdit(wrapper, m), "aria-label": "Edit message" }, "Edit"));
   wrapper.append(bubble, attachments || "", toolbar);
   return wrapper;
 }
@@ -264,9 +264,9 @@ function navigator(entry) {
   const index = entry.sibling_index;
   const go = (step) => switchBranch(entry.sibling_ids[index + step]);
   return h("span", { class: "branches", role: "group", "aria-label": "Versions of this message" },
-    h("button", { type: "button", class: "link", disabled: index === 0 || app.running, onclick: () => go(-1), "aria-label": "Previous version" }, "<"),
+    h("button", { type: "button", class: "link needs-idle", dataset: { edge: String(index === 0) }, disabled: index === 0 || app.running, onclick: () => go(-1), "aria-label": "Previous version" }, "<"),
     h("span", {}, `${index + 1}/${count}`),
-    h("button", { type: "button", class: "link", disabled: index === count - 1 || app.running, onclick: () => go(1), "aria-label": "Next version" }, ">"));
+    h("button", { type: "button", class: "link needs-idle", dataset: { edge: String(index === count - 1) }, disabled: index === count - 1 || app.running, onclick: () => go(1), "aria-label": "Next version" }, ">"));
 }
 
 function startEdit(wrapper, message) {
@@ -332,7 +332,7 @@ function facts(message, isLast) {
   }
   return h("div", { class: "facts" }, parts,
     h("button", { type: "button", class: "link", onclick: (e) => copyText(message.content, e.currentTarget), "aria-label": "Copy answer" }, "Copy"),
-    isLast ? h("button", { type: "button", class: "link", disabled: app.running, onclick: regenerate, "aria-label": "Regenerate answer" }, "Regenerate") : null);
+    isLast ? h("button", { type: "button", class: "link needs-idle", disabled: app.running, onclick: regenerate, "aria-label": "Regenerate answer" }, "Regenerate") : null);
 }
 
 function toolCard(tool) {
@@ -377,8 +377,9 @@ function setRunning(running) {
   $("#send").hidden = running;
   $("#stop").hidden = !running;
   $("#messages").setAttribute("aria-busy", String(running));
-  for (const button of document.querySelectorAll(".message .toolbar button, .facts button")) {
-    if (/Edit|Regenerate|version/.test(button.getAttribute("aria-label") || "")) button.disabled = running;
+  // Edit, regenerate and version buttons wait for the turn (the navigator's ends stay off).
+  for (const button of document.querySelectorAll("button.needs-idle")) {
+    button.disabled = running || button.dataset.edge === "true";
   }
 }
 
