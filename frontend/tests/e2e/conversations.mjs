@@ -1,21 +1,12 @@
 // Conversations: titles from the first message, newest first, new, search, rename, delete with
 // confirmation, and the open conversation surviving a reload.
-import { eventually, equal, ok, ready } from "./expect.mjs";
+import { eventually, equal, ok, say } from "./expect.mjs";
 
 const titles = (page) => page.evaluate(() => [...document.querySelectorAll("#conversation-list .open span")].map((s) => s.textContent));
 
-async function say(page, text) {
-  await ready(page);
-  const input = page.getByLabel("Message", { exact: true });
-  await input.fill(text);
-  await input.press("Enter");
-  await eventually(`the answer to "${text}"`, async () => (await page.locator(".facts").count()) === 1 && (await page.getByRole("button", { name: "Send" }).isVisible()));
-}
 
 export default async function ({ page, screenshot }) {
   await page.goto("/ui/");
-  await page.getByLabel("Message", { exact: true }).waitFor();
-  await ready(page);
   await say(page, "Plan an alpine trip");
   await eventually("the first title", async () => (await titles(page))[0] === "Plan an alpine trip");
 

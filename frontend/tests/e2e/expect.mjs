@@ -29,3 +29,21 @@ export function ok(value, what) {
 export async function ready(page) {
   await page.locator("#send:enabled").waitFor();
 }
+
+/** Sends a message from the composer. */
+export async function send(page, text) {
+  await ready(page);
+  const input = page.getByLabel("Message", { exact: true });
+  await input.fill(text);
+  await input.press("Enter");
+}
+
+/** Sends a message and waits until its turn has ended. */
+export async function say(page, text, { timeout = 20_000 } = {}) {
+  await send(page, text);
+  await eventually(
+    `the answer to "${text}"`,
+    async () => (await page.locator(".facts").count()) >= 1 && (await page.getByRole("button", { name: "Send" }).isVisible()),
+    { timeout },
+  );
+}

@@ -1,7 +1,7 @@
 // The results panel: a deployed site in a sandboxed frame with "open in new tab", a deck's
 // outline and download, generated images, a workspace file browser with previews, and the
 // snapshot list whose restore brings files back.
-import { eventually, equal, ok, ready } from "./expect.mjs";
+import { eventually, equal, ok, say } from "./expect.mjs";
 
 const notes = (page) =>
   page.evaluate(async () => {
@@ -9,13 +9,6 @@ const notes = (page) =>
     return (await fetch(`/api/session/workspace/files/output/notes.txt?client_id=${id}`)).text();
   });
 
-async function say(page, text) {
-  await ready(page);
-  const input = page.getByLabel("Message", { exact: true });
-  await input.fill(text);
-  await input.press("Enter");
-  await eventually(`the answer to "${text}"`, async () => (await page.locator(".facts").count()) >= 1 && (await page.getByRole("button", { name: "Send" }).isVisible()), { timeout: 20_000 });
-}
 
 export default async function ({ page, screenshot }) {
   await page.goto("/ui/");
