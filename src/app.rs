@@ -125,6 +125,7 @@ pub async fn start(
                 .configure_chat(endpoints.get("chat").cloned())
                 .await?;
         }
+        runtime.configure_media(endpoints.media(&settings.media));
     }
 
     let app = Arc::new(App {

@@ -233,6 +233,19 @@ fn resolve_key_env(
     settings: &mut Settings,
     env: &BTreeMap<String, String>,
 ) -> Result<(), ConfigError> {
+    if let Some(search) = &mut settings.search {
+        if let (None, Some(var)) = (&search.api_key, &search.api_key_env) {
+            match env.get(var).filter(|v| !v.is_empty()) {
+                Some(value) => search.api_key = Some(value.clone()),
+                None => {
+                    return Err(ConfigError::KeyEnvUnset {
+                        key: "search.api_key_env".into(),
+                        var: var.clone(),
+                    })
+                }
+            }
+        }
+    }
     for (key, endpoint) in validate::endpoints_mut(settings) {
         let Some(endpoint) = endpoint else { continue };
         if endpoint.api_key.is_some() {

@@ -38,6 +38,12 @@ pub struct Settings {
     pub deploy: DeploySettings,
     /// Workspaces and the processes that run in them.
     pub workspace: WorkspaceSettings,
+    /// What the networked tools may fetch, and how much.
+    pub web: WebSettings,
+    /// The provider behind `web_search` and `image_search`; `None` until configured.
+    pub search: Option<SearchSettings>,
+    /// Where the data sources of `get_data_source` are fetched from.
+    pub data_sources: DataSourceSettings,
 }
 
 impl Default for Settings {
@@ -55,6 +61,9 @@ impl Default for Settings {
             uploads: UploadSettings::default(),
             deploy: DeploySettings::default(),
             workspace: WorkspaceSettings::default(),
+            web: WebSettings::default(),
+            search: None,
+            data_sources: DataSourceSettings::default(),
         }
     }
 }
@@ -99,6 +108,114 @@ pub struct MediaSettings {
     pub speech: Option<EndpointSettings>,
     pub sound_effects: Option<EndpointSettings>,
     pub asr: Option<EndpointSettings>,
+    /// Speech made on this machine when no `speech` endpoint is configured.
+    pub local_speech: LocalSpeech,
+}
+
+/// An offline speech engine.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum LocalSpeech {
+    /// No local engine: `generate_speech` needs `media.speech`.
+    #[default]
+    None,
+    /// The `espeak-ng` command (Debian package `espeak-ng`), writing WAV.
+    EspeakNg,
+}
+
+/// Outbound requests of the networked tools (search, data sources, media, pages).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebSettings {
+    /// Addresses the tools may reach although they are loopback, private, link-local or
+    /// otherwise internal: IP addresses or CIDR blocks, e.g. `127.0.0.1` or `10.1.0.0/16`.
+    /// Everything internal is refused otherwise (checked after DNS and on every redirect).
+    pub allow: Vec<String>,
+    /// The largest response a tool reads, MiB.
+    pub max_download_mb: u64,
+    /// The longest one request may take, seconds.
+    pub timeout_s: f64,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            allow: Vec::new(),
+            max_download_mb: 20,
+            timeout_s: 30.0,
+        }
+    }
+}
+
+/// Which search API answers `web_search` and `image_search`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchProvider {
+    /// A SearXNG instance's JSON API (`format=json` enabled in its settings).
+    Searxng,
+    /// The Brave Search API.
+    Brave,
+    /// The Tavily search API.
+    Tavily,
+}
+
+/// The search provider and how to reach it.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSettings {
+    pub provider: SearchProvider,
+    /// The API's base URL: required for SearXNG (the instance); for Brave and Tavily their
+    /// public API unless given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// The key inline (Brave and Tavily). Prefer `api_key_env`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// Name of an environment variable holding the key, read when the config is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+}
+
+impl std::fmt::Debug for SearchSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchSettings")
+            .field("provider", &self.provider)
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .field("api_key_env", &self.api_key_env)
+            .finish()
+    }
+}
+
+impl SearchSettings {
+    /// The base URL in use, without a trailing slash.
+    pub fn url(&self) -> Option<String> {
+        let default = match self.provider {
+            SearchProvider::Searxng => None,
+            SearchProvider::Brave => Some("https://api.search.brave.com/res/v1"),
+            SearchProvider::Tavily => Some("https://api.tavily.com"),
+        };
+        self.base_url
+            .as_deref()
+            .or(default)
+            .map(|u| u.trim_end_matches('/').to_owned())
+    }
+}
+
+/// Base URLs of the data sources.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataSourceSettings {
+    /// Yahoo Finance's API (quotes, charts, symbol search).
+    pub yahoo_finance_url: String,
+}
+
+impl Default for DataSourceSettings {
+    fn default() -> Self {
+        Self {
+            yahoo_finance_url: "https://query1.finance.yahoo.com".into(),
+        }
+    }
 }
 
 /// Timeouts and retries of the model client.

@@ -28,6 +28,7 @@ pub mod history;
 pub mod ids;
 pub mod llm;
 pub mod manager;
+pub mod net;
 pub mod runtime;
 pub mod schema;
 pub mod session;

@@ -36,6 +36,8 @@ pub struct Services {
     pub settings: Arc<Settings>,
     /// The sessions' Python interpreters.
     pub kernels: Arc<crate::tool::Kernels>,
+    /// The networked tools' client, providers and citations.
+    pub web: Arc<crate::net::Web>,
 }
 
 /// Why the runtime could not start or answer.
@@ -111,6 +113,7 @@ impl Actor for Supervisor {
         .await?;
         let (tools, _) =
             Actor::spawn_linked(None, ToolActor, registry.clone(), cell.clone()).await?;
+        let web = Arc::new(crate::net::Web::new(&settings).map_err(RuntimeError::Start)?);
         let services = Services {
             storage,
             llm,
@@ -118,6 +121,7 @@ impl Actor for Supervisor {
             registry,
             settings,
             kernels: Arc::default(),
+            web,
         };
         let (manager, _) =
             Actor::spawn_linked(None, SessionManager, services.clone(), cell).await?;
@@ -277,6 +281,11 @@ impl Runtime {
             Ok(CallResult::Success(result)) => Ok(result?),
             _ => Err(RuntimeError::Unavailable),
         }
+    }
+
+    /// Replaces the media endpoints for the tools' next calls.
+    pub fn configure_media(&self, media: crate::config::MediaSettings) {
+        self.services.web.set_media(media);
     }
 
     /// Ends every running turn, recording it as interrupted; subscribers see why. The

@@ -52,6 +52,8 @@ pub struct ToolContext {
     pub cancel: CancellationToken,
     /// The sessions' Python interpreters.
     pub kernels: Arc<Kernels>,
+    /// The networked tools' client, providers and citations.
+    pub web: Arc<crate::net::Web>,
 }
 
 impl ToolContext {
@@ -183,6 +185,7 @@ pub(crate) mod test_support {
             }),
             cancel: CancellationToken::new(),
             kernels: Arc::default(),
+            web: Arc::new(crate::net::Web::new(&Settings::default()).unwrap()),
         }
     }
 }

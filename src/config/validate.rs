@@ -139,6 +139,45 @@ pub(crate) fn problems(settings: &Settings) -> Vec<String> {
         }
     }
 
+    let web = &settings.web;
+    if !(web.timeout_s.is_finite() && web.timeout_s > 0.0) {
+        problem(
+            "web.timeout_s",
+            format!("must be a number of seconds above 0, got {}", web.timeout_s),
+        );
+    }
+    if web.max_download_mb == 0 {
+        problem("web.max_download_mb", "must be at least 1".into());
+    }
+    for entry in &web.allow {
+        if let Err(e) = okcvm_actors::net::AllowRule::parse(entry) {
+            problem("web.allow", e);
+        }
+    }
+    if let Some(search) = &settings.search {
+        match search.url() {
+            None => problem(
+                "search.base_url",
+                "is required for SearXNG: the instance's address, e.g. http://127.0.0.1:8888"
+                    .into(),
+            ),
+            Some(url) if !is_http_url(&url) => problem(
+                "search.base_url",
+                format!("must be an http(s) URL, got {url:?}"),
+            ),
+            Some(_) => {}
+        }
+    }
+    if !is_http_url(&settings.data_sources.yahoo_finance_url) {
+        problem(
+            "data_sources.yahoo_finance_url",
+            format!(
+                "must be an http(s) URL, got {:?}",
+                settings.data_sources.yahoo_finance_url
+            ),
+        );
+    }
+
     out
 }
 

@@ -41,6 +41,20 @@ impl Endpoints {
         self.0.get(section).and_then(Option::as_ref)
     }
 
+    /// The media endpoints in force, with the configured local speech engine.
+    pub fn media(
+        &self,
+        configured: &okcvm_actors::config::MediaSettings,
+    ) -> okcvm_actors::config::MediaSettings {
+        okcvm_actors::config::MediaSettings {
+            image: self.get("image").cloned(),
+            speech: self.get("speech").cloned(),
+            sound_effects: self.get("sound_effects").cloned(),
+            asr: self.get("asr").cloned(),
+            local_speech: configured.local_speech,
+        }
+    }
+
     /// Lays stored changes over these endpoints; unknown sections are ignored.
     pub fn apply_stored(&mut self, changes: &StoredChanges) {
         for section in SECTIONS {

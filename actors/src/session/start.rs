@@ -90,6 +90,7 @@ pub(super) fn tool_context(state: &SessionState, cancel: CancellationToken) -> T
         settings: state.services.settings.clone(),
         cancel,
         kernels: state.services.kernels.clone(),
+        web: state.services.web.clone(),
     }
 }
 

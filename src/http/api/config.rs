@@ -45,6 +45,9 @@ pub async fn post(ctx: TenantCtx, body: Bytes) -> Result<Response, ApiError> {
             .configure_chat(next.get("chat").cloned())
             .await?;
     }
+    if changes.keys().any(|section| section != "chat") {
+        app.runtime.configure_media(next.media(&app.settings.media));
+    }
     app.set_endpoints(next);
     Ok(warp::reply::json(&app.endpoints_view()).into_response())
 }

@@ -1,0 +1,75 @@
+//! Outbound HTTP for the networked tools: one client whose every connection, redirect
+//! included, is checked against the network guard, with size and time limits on each download.
+
+mod guard;
+
+pub use guard::{AllowRule, GuardError, NetGuard};
+
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock};
+
+use crate::config::{DataSourceSettings, MediaSettings, SearchSettings, Settings};
+use crate::SessionKey;
+
+/// What the networked tools share: the guarded client, the providers (media endpoints can
+/// change while the server runs, through `POST /api/config`), and each session's citations.
+pub struct Web {
+    pub guard: NetGuard,
+    pub search: Option<SearchSettings>,
+    pub data_sources: DataSourceSettings,
+    media: RwLock<MediaSettings>,
+    citations: Mutex<HashMap<SessionKey, Vec<String>>>,
+}
+
+impl Web {
+    pub fn new(settings: &Settings) -> Result<Self, String> {
+        Ok(Self {
+            guard: NetGuard::new(&settings.web)?,
+            search: settings.search.clone(),
+            data_sources: settings.data_sources.clone(),
+            media: RwLock::new(settings.media.clone()),
+            citations: Mutex::default(),
+        })
+    }
+
+    /// The media endpoints in force.
+    pub fn media(&self) -> MediaSettings {
+        self.media
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the media endpoints (from `POST /api/config`).
+    pub fn set_media(&self, media: MediaSettings) {
+        *self
+            .media
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = media;
+    }
+
+    /// Numbers a URL as a citation of the session: the same URL keeps its number.
+    pub fn cite(&self, session: &SessionKey, url: &str) -> usize {
+        let mut citations = self
+            .citations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let list = citations.entry(session.clone()).or_default();
+        match list.iter().position(|u| u == url) {
+            Some(i) => i + 1,
+            None => {
+                list.push(url.to_owned());
+                list.len()
+            }
+        }
+    }
+
+    /// The URL a citation number stands for in the session.
+    pub fn citation(&self, session: &SessionKey, id: usize) -> Option<String> {
+        let citations = self
+            .citations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        citations.get(session)?.get(id.checked_sub(1)?).cloned()
+    }
+}
