@@ -3,7 +3,7 @@
 
 mod guard;
 
-pub use guard::{AllowRule, GuardError, NetGuard};
+pub use guard::{AllowRule, Fetched, GuardError, NetGuard};
 
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};

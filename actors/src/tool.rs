@@ -20,10 +20,13 @@ use crate::workspace::Workspace;
 use crate::SessionKey;
 
 mod actor;
+mod data_source;
 mod deploy;
 mod files;
+mod media;
 mod python;
 mod registry;
+mod search;
 mod shell;
 mod slides;
 mod todo;

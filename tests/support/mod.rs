@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod binary;
+pub mod fake_http;
 pub mod fake_model;
 pub mod runtime;
 pub mod server;

@@ -84,7 +84,7 @@ pub(super) fn io_failure(action: &str, shown: &str, error: &io::Error) -> ToolEr
 }
 
 /// Records that the model has seen (or written) the file at `host`.
-fn mark_read(ctx: &ToolContext, host: PathBuf) {
+pub(super) fn mark_read(ctx: &ToolContext, host: PathBuf) {
     ctx.files_read
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -50,6 +50,9 @@ impl ToolRegistry {
         tools.extend(super::deploy::tools());
         tools.extend(super::python::tools());
         tools.extend(super::slides::tools());
+        tools.extend(super::search::tools());
+        tools.extend(super::data_source::tools());
+        tools.extend(super::media::tools());
         Self::from_manifest(TOOLS_JSON, tools)
     }
 
@@ -219,8 +222,8 @@ mod tests {
         let registry = ToolRegistry::bundled().unwrap();
         let err = registry
             .prepare(
-                "mshtools-generate_image",
-                r#"{"description":"a cat","output_file":"/mnt/okcomputer/output/cat.png"}"#,
+                "mshtools-browser_visit",
+                r#"{"citation_id":1,"url":"https://example.com/"}"#,
             )
             .err()
             .unwrap();

@@ -41,6 +41,12 @@ impl Tool for ReadFile {
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let args: Args = parse_args(args)?;
+            // An audio file reads as its transcript when a speech recognition endpoint is set.
+            if crate::tool::media::is_audio(&args.file_path) {
+                if let Some(asr) = ctx.web.media().asr {
+                    return crate::tool::media::transcribe(ctx, &args.file_path, asr).await;
+                }
+            }
             let ctx = ctx.clone();
             blocking(move || read(&ctx, &args)).await
         })
@@ -79,6 +85,11 @@ fn read(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
         .map_err(|e| io_failure("read", &shown, &e))?;
     let output = if let Some(mime) = image_mime(head, &host) {
         image(reader, meta.len(), mime, &shown)?
+    } else if looks_binary(head) && crate::tool::media::is_audio(&shown) {
+        return Err(ToolError::Failed(format!(
+            "{shown} is an audio file: its transcript needs a speech recognition endpoint, and \
+             none is configured (set media.asr in the configuration or the console's Settings)"
+        )));
     } else if looks_binary(head) {
         return Err(ToolError::Failed(format!(
             "{shown} is a binary file{kind} and can't be read as text yet (converting PDF and \
