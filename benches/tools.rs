@@ -1,6 +1,7 @@
 //! Tool call costs through a session (`SessionHandle::call_tool`, as `okcvm tools call` does):
 //! a Python cell `1+1` on a warm interpreter, a trivial shell command, deploying a 5 MB site,
-//! and turning a 20-slide page into a deck.
+//! a 5-query web search against a provider that takes 100 ms, and turning a 20-slide page into
+//! a deck.
 //!
 //! Run: `cargo bench --bench tools` (CALLS=200 to change the count).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -31,7 +32,25 @@ fn main() {
         .unwrap();
     rt.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
-        let runtime = start(test_settings(dir.path(), "http://127.0.0.1:9/v1")).await;
+        // A search provider on loopback answering after 100 ms, as a remote one might.
+        let provider = support::fake_http::FakeHttp::start().await;
+        provider.on(
+            "GET",
+            "/search",
+            support::fake_http::Reply::json(serde_json::json!({"results": [
+                {"title": "A result", "url": "https://example.com/a", "content": "text"}
+            ]}))
+            .after(Duration::from_millis(100)),
+        );
+        let mut settings = test_settings(dir.path(), "http://127.0.0.1:9/v1");
+        settings.web.allow = vec!["127.0.0.1".into()];
+        settings.search = Some(okcvm_actors::config::SearchSettings {
+            provider: okcvm_actors::config::SearchProvider::Searxng,
+            base_url: Some(provider.url.clone()),
+            api_key: None,
+            api_key_env: None,
+        });
+        let runtime = start(settings).await;
         let session = runtime.session(local("bench")).unwrap();
 
         let python = r#"{"code": "1+1"}"#;
@@ -73,6 +92,19 @@ fn main() {
         }
         let (p50, p99) = percentiles(samples);
         println!("tools: deploy_website of a 5 MB, 51-file site: p50={p50:.1}ms p99={p99:.1}ms (10 deploys)");
+
+        let mut samples = Vec::new();
+        for _ in 0..20 {
+            let started = Instant::now();
+            let outcome = session
+                .call_tool("web_search", r#"{"queries": ["a", "b", "c", "d", "e"]}"#)
+                .await
+                .unwrap();
+            samples.push(started.elapsed());
+            outcome.result.unwrap();
+        }
+        let (p50, p99) = percentiles(samples);
+        println!("tools: web_search of 5 queries, provider latency 100 ms: p50={p50:.1}ms p99={p99:.1}ms (20 calls)");
 
         let workspace = dir.path().join("workspaces/local/bench");
         std::fs::write(workspace.join("deck.html"), deck_html(20)).unwrap();

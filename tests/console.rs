@@ -417,3 +417,42 @@ async fn on_a_phone_panels_fold_away_dark_mode_sticks_and_every_control_is_named
     run("layout", &server.url).await;
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn generated_images_and_speech_show_and_play_in_cards_and_the_media_tab() {
+    let model = FakeModel::start().await;
+    let images = support::fake_http::FakeHttp::start().await;
+    images.on(
+        "POST",
+        "/v1/images/generations",
+        support::fake_http::Reply::json(json!({"data": [{"b64_json": DOT_PNG}]})),
+    );
+    model.push(sse(vec![
+        ev_tool_call(
+            "i",
+            "mshtools-generate_image",
+            &json!({"description": "a dot", "output_file": "/mnt/okcomputer/output/dot.png"}).to_string(),
+        ),
+        ev_tool_call(
+            "s",
+            "mshtools-generate_speech",
+            &json!({"text": "Hello from the console test.", "voice_id": "en-us", "output_path": "/mnt/okcomputer/output/hello.wav"}).to_string(),
+        ),
+        ev_done(),
+    ]));
+    model.push(sse(vec![ev_text("Here they are."), ev_done()]));
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path(), &model.base_url());
+    settings.web.allow = vec!["127.0.0.1".into()];
+    settings.media.image = Some(okcvm_actors::config::EndpointSettings {
+        model: "dall-e-3".into(),
+        base_url: format!("{}/v1", images.url),
+        api_key: None,
+        api_key_env: None,
+        supports_streaming: true,
+    });
+    settings.media.local_speech = okcvm_actors::config::LocalSpeech::EspeakNg;
+    let server = TestServer::start(settings).await;
+    run("media", &server.url).await;
+    server.shutdown().await;
+}

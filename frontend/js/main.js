@@ -2,7 +2,7 @@
 // conversation from the server (so nothing is lost on reload), streams turns as they run and
 // follows them again after a drop, and keeps the results panel in step.
 
-import { api, ApiError, openStream, setSession, sessionId } from "./api.js";
+import { api, ApiError, fileUrl, openStream, setSession, sessionId } from "./api.js";
 import { Conversations } from "./conversations.js";
 import { $, h, notice } from "./dom.js";
 import { argumentSummary, duration, toolName } from "./format.js";
@@ -310,6 +310,7 @@ function appendAssistant(turn, message, results, isLast) {
       durationMs: result?.duration_ms ?? null,
       output: result ? result.content : "no result was recorded (the turn ended first)",
       images: result?.images || [],
+      media: result?.data?.media ? result.data : null,
     }));
   }
   if (!(message.tool_calls || []).length) {
@@ -348,6 +349,9 @@ function toolCard(tool) {
   for (const image of tool.images || []) {
     body.append(h("img", { src: `data:${image.mime};base64,${image.data_base64}`, alt: image.path || "tool image" }));
   }
+  // A generated image or sound: shown or played from the workspace.
+  if (tool.media?.media === "image") body.append(h("img", { src: fileUrl(tool.media.file), alt: tool.media.file }));
+  if (tool.media?.media === "audio") body.append(h("audio", { src: fileUrl(tool.media.file), controls: true, preload: "metadata" }));
   return h("details", { class: "tool", dataset: { tool: name, status: tool.status } },
     h("summary", {},
       h("span", { class: "name" }, name),
