@@ -44,6 +44,8 @@ pub struct Settings {
     pub search: Option<SearchSettings>,
     /// Where the data sources of `get_data_source` are fetched from.
     pub data_sources: DataSourceSettings,
+    /// The headless Chromium of the browser tools.
+    pub browser: BrowserSettings,
 }
 
 impl Default for Settings {
@@ -64,6 +66,7 @@ impl Default for Settings {
             web: WebSettings::default(),
             search: None,
             data_sources: DataSourceSettings::default(),
+            browser: BrowserSettings::default(),
         }
     }
 }
@@ -199,6 +202,35 @@ impl SearchSettings {
             .as_deref()
             .or(default)
             .map(|u| u.trim_end_matches('/').to_owned())
+    }
+}
+
+/// The browser tools' Chromium.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrowserSettings {
+    /// The Chromium (or Chrome) program; unset looks for `chromium`, `chromium-browser`,
+    /// `google-chrome` and `google-chrome-stable` on the PATH.
+    pub path: Option<String>,
+    /// Extra command-line flags for it.
+    pub flags: Vec<String>,
+    /// Longest a page may take to load, seconds.
+    pub page_timeout_s: f64,
+    /// A session's browser context is closed after this long unused, seconds.
+    pub idle_close_s: f64,
+    /// Characters of a page's text returned to the model before it is cut.
+    pub max_text_chars: usize,
+}
+
+impl Default for BrowserSettings {
+    fn default() -> Self {
+        Self {
+            path: None,
+            flags: Vec::new(),
+            page_timeout_s: 30.0,
+            idle_close_s: 600.0,
+            max_text_chars: 20_000,
+        }
     }
 }
 

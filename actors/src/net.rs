@@ -15,6 +15,8 @@ use crate::SessionKey;
 /// change while the server runs, through `POST /api/config`), and each session's citations.
 pub struct Web {
     pub guard: NetGuard,
+    /// The shared headless Chromium of the browser tools.
+    pub browsers: std::sync::Arc<crate::tool::browser::Browsers>,
     pub search: Option<SearchSettings>,
     pub data_sources: DataSourceSettings,
     media: RwLock<MediaSettings>,
@@ -23,8 +25,13 @@ pub struct Web {
 
 impl Web {
     pub fn new(settings: &Settings) -> Result<Self, String> {
+        let guard = NetGuard::new(&settings.web)?;
         Ok(Self {
-            guard: NetGuard::new(&settings.web)?,
+            browsers: std::sync::Arc::new(crate::tool::browser::Browsers::new(
+                settings.browser.clone(),
+                guard.clone(),
+            )),
+            guard,
             search: settings.search.clone(),
             data_sources: settings.data_sources.clone(),
             media: RwLock::new(settings.media.clone()),

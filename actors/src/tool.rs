@@ -20,10 +20,11 @@ use crate::workspace::Workspace;
 use crate::SessionKey;
 
 mod actor;
+pub(crate) mod browser;
 mod data_source;
 mod deploy;
-mod files;
-mod media;
+pub(crate) mod files;
+pub(crate) mod media;
 mod python;
 mod registry;
 mod search;
@@ -31,6 +32,7 @@ mod shell;
 mod slides;
 mod todo;
 
+pub use browser::find_chromium;
 pub use deploy::{is_site_id, remove_sites, DeploymentRecord};
 pub use python::Kernels;
 pub use todo::Todo;

@@ -168,6 +168,27 @@ pub(crate) fn problems(settings: &Settings) -> Vec<String> {
             Some(_) => {}
         }
     }
+    let browser = &settings.browser;
+    for (key, value) in [
+        ("browser.page_timeout_s", browser.page_timeout_s),
+        ("browser.idle_close_s", browser.idle_close_s),
+    ] {
+        if !(value.is_finite() && value > 0.0) {
+            problem(
+                key,
+                format!("must be a number of seconds above 0, got {value}"),
+            );
+        }
+    }
+    if browser.max_text_chars < MIN_OUTPUT_CHARS {
+        problem(
+            "browser.max_text_chars",
+            format!(
+                "must be at least {MIN_OUTPUT_CHARS}, got {}",
+                browser.max_text_chars
+            ),
+        );
+    }
     if !is_http_url(&settings.data_sources.yahoo_finance_url) {
         problem(
             "data_sources.yahoo_finance_url",

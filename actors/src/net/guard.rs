@@ -264,6 +264,44 @@ impl NetGuard {
         })
     }
 
+    /// Whether a page may load `url` (the browser's requests): http(s) only, and every
+    /// address its host resolves to allowed. Other schemes without a network (`data:`,
+    /// `blob:`, `about:`) pass.
+    pub async fn check_target(&self, url: &str) -> Result<(), GuardError> {
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|e| GuardError::Refused(format!("{url:?} is not a URL ({e})")))?;
+        match parsed.scheme() {
+            "data" | "blob" | "about" => return Ok(()),
+            "http" | "https" | "ws" | "wss" => {}
+            other => {
+                return Err(GuardError::Refused(format!(
+                    "{other}: addresses are not loaded"
+                )))
+            }
+        }
+        let host = match parsed.host() {
+            Some(url::Host::Domain(name)) => name.to_owned(),
+            Some(_) => {
+                let http = reqwest::Url::parse(&url.replacen("ws", "http", 1)).unwrap_or(parsed);
+                return check_url(&self.allow, &http);
+            }
+            None => return Err(GuardError::Refused(format!("{url} has no host"))),
+        };
+        let port = parsed.port_or_known_default().unwrap_or(80);
+        let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|e| GuardError::Failed(format!("cannot resolve {host}: {e}")))?
+            .collect();
+        for addr in &found {
+            check_ip(&self.allow, addr.ip())
+                .map_err(|e| GuardError::Refused(format!("{host} resolves to {e}")))?;
+        }
+        if found.is_empty() {
+            return Err(GuardError::Failed(format!("{host} has no address")));
+        }
+        Ok(())
+    }
+
     /// The largest body read.
     pub fn max_bytes(&self) -> u64 {
         self.max_bytes

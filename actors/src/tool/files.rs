@@ -26,7 +26,7 @@ pub(crate) fn tools() -> Vec<Arc<dyn Tool>> {
 }
 
 /// Runs blocking file work off the async runtime.
-pub(super) async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ToolError> + Send + 'static,
 ) -> Result<T, ToolError> {
     tokio::task::spawn_blocking(work)

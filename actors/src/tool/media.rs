@@ -79,7 +79,11 @@ fn extension(path: &str) -> String {
 }
 
 /// Writes a file the agent named, replacing one of the same name; returns its agent path.
-fn write(ctx: &ToolContext, agent_path: &str, bytes: &[u8]) -> Result<String, ToolError> {
+pub(crate) fn write_file(
+    ctx: &ToolContext,
+    agent_path: &str,
+    bytes: &[u8],
+) -> Result<String, ToolError> {
     use std::io::Write;
     let host = ctx
         .workspace
@@ -228,7 +232,7 @@ impl Tool for GenerateImage {
             let ctx2 = ctx.clone();
             let path = args.output_file.clone();
             let data = bytes.clone();
-            let shown = super::files::blocking(move || write(&ctx2, &path, &data)).await?;
+            let shown = super::files::blocking(move || write_file(&ctx2, &path, &data)).await?;
             let revised = first.get("revised_prompt").and_then(Value::as_str);
             Ok(ToolOutput {
                 text: format!(
@@ -337,7 +341,7 @@ impl Tool for GenerateSpeech {
                 return Err(failed("the speech engine produced no audio"));
             }
             let (ctx2, path, data) = (ctx.clone(), args.output_path.clone(), bytes.clone());
-            let shown = super::files::blocking(move || write(&ctx2, &path, &data)).await?;
+            let shown = super::files::blocking(move || write_file(&ctx2, &path, &data)).await?;
             Ok(audio_result(
                 &shown,
                 &bytes,
@@ -601,7 +605,7 @@ impl Tool for SoundEffects {
                 return Err(failed("the sound endpoint sent no audio"));
             }
             let (ctx2, path, data) = (ctx.clone(), args.output_path.clone(), bytes.clone());
-            let shown = super::files::blocking(move || write(&ctx2, &path, &data)).await?;
+            let shown = super::files::blocking(move || write_file(&ctx2, &path, &data)).await?;
             Ok(audio_result(
                 &shown,
                 &bytes,

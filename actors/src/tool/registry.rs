@@ -53,6 +53,7 @@ impl ToolRegistry {
         tools.extend(super::search::tools());
         tools.extend(super::data_source::tools());
         tools.extend(super::media::tools());
+        tools.extend(super::browser::tools());
         Self::from_manifest(TOOLS_JSON, tools)
     }
 

@@ -1,0 +1,444 @@
+//! The browser tools: one headless Chromium shared by the server, driven over the DevTools
+//! protocol, with one isolated browser context per session (no cookie or storage shared between
+//! sessions) and its pages keyed by the URL the model gave. Every request a page makes is
+//! paused and checked by the network guard before it goes out. A crashed browser is started
+//! again on the next call; a session's context is closed when it has been idle too long.
+
+mod cdp;
+mod tools;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::BrowserSettings;
+use crate::net::NetGuard;
+use crate::SessionKey;
+use cdp::Cdp;
+
+pub(crate) use tools::tools;
+
+/// The helpers run inside pages.
+const PAGE_JS: &str = include_str!("browser/page.js");
+/// Longest wait for a DevTools command that is not a page load.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest wait for Chromium to start.
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often idle contexts are looked for.
+const IDLE_SWEEP: Duration = Duration::from_secs(30);
+
+/// A running Chromium.
+struct Chrome {
+    cdp: Arc<Cdp>,
+    _child: tokio::process::Child,
+    profile: PathBuf,
+}
+
+impl Drop for Chrome {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// One open page of a session.
+#[derive(Clone)]
+struct Page {
+    /// The URL the model opened it with (how later calls name it).
+    pub key: String,
+    pub session: String,
+    /// Requests the guard refused, to tell the model.
+    pub refused: Arc<Mutex<Vec<String>>>,
+    /// Stops the page's request checker.
+    pub stop: CancellationToken,
+}
+
+/// A session's browser context and its pages.
+struct Context {
+    pub id: String,
+    pub pages: Vec<Page>,
+    pub current: Option<usize>,
+    pub used: Instant,
+    /// The browser this context lives in (a restarted browser has none of the old pages).
+    pub cdp: Arc<Cdp>,
+}
+
+/// The shared browser and every session's context.
+pub struct Browsers {
+    settings: BrowserSettings,
+    guard: NetGuard,
+    chrome: tokio::sync::Mutex<Option<Chrome>>,
+    contexts: Mutex<HashMap<SessionKey, Arc<tokio::sync::Mutex<Context>>>>,
+}
+
+/// The Chromium program to run, if there is one.
+pub fn find_chromium(settings: &BrowserSettings) -> Option<PathBuf> {
+    if let Some(path) = &settings.path {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ]
+    .iter()
+    .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+    .find(|candidate| candidate.is_file())
+}
+
+impl Browsers {
+    pub fn new(settings: BrowserSettings, guard: NetGuard) -> Self {
+        Self {
+            settings,
+            guard,
+            chrome: tokio::sync::Mutex::new(None),
+            contexts: Mutex::default(),
+        }
+    }
+
+    fn settings(&self) -> &BrowserSettings {
+        &self.settings
+    }
+
+    fn page_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.settings.page_timeout_s)
+    }
+
+    /// The browser's connection, starting Chromium (again, if it went away) when needed.
+    async fn browser(self: &Arc<Self>) -> Result<Arc<Cdp>, String> {
+        let mut chrome = self.chrome.lock().await;
+        if let Some(running) = chrome.as_ref() {
+            if !running.cdp.closed.is_cancelled() {
+                return Ok(running.cdp.clone());
+            }
+            tracing::warn!("the browser went away; starting it again");
+        }
+        let started = self.launch().await?;
+        let cdp = started.cdp.clone();
+        *chrome = Some(started);
+        // Contexts of the old browser are gone with it.
+        self.contexts
+            .lock()
+            .map_err(|_| "browser state poisoned")?
+            .clear();
+        let sweeper = Arc::downgrade(self);
+        let closed = cdp.closed.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = closed.cancelled() => return,
+                    () = tokio::time::sleep(IDLE_SWEEP) => {}
+                }
+                let Some(browsers) = sweeper.upgrade() else {
+                    return;
+                };
+                browsers.close_idle().await;
+            }
+        });
+        Ok(cdp)
+    }
+
+    async fn launch(&self) -> Result<Chrome, String> {
+        let program = find_chromium(&self.settings).ok_or_else(|| {
+            "the browser tools need Chromium, which is not installed here: install it (Debian: apt-get install chromium) or set browser.path".to_owned()
+        })?;
+        let profile =
+            std::env::temp_dir().join(format!("okcvm-chromium-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&profile)
+            .map_err(|e| format!("no profile folder for the browser ({e})"))?;
+        let mut command = tokio::process::Command::new(&program);
+        command
+            .arg("--headless=new")
+            .arg("--remote-debugging-port=0")
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args([
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-extensions",
+                "--disable-background-networking",
+                "--disable-sync",
+                "--mute-audio",
+                "--hide-scrollbars",
+                "--window-size=1280,800",
+            ]);
+        if nix::unistd::Uid::effective().is_root() {
+            // Chromium refuses to run its own sandbox as root.
+            command.arg("--no-sandbox");
+        }
+        command.args(&self.settings.flags);
+        command.arg("about:blank");
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                format!(
+                    "{} cannot start ({e}): check browser.path",
+                    program.display()
+                )
+            })?;
+        let stderr = child.stderr.take().ok_or("no output from the browser")?;
+        let mut lines = BufReader::new(stderr).lines();
+        let url = tokio::time::timeout(LAUNCH_TIMEOUT, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(url) = line.split("DevTools listening on ").nth(1) {
+                    return Some(url.trim().to_owned());
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| {
+            format!(
+                "{} started but offered no DevTools address",
+                program.display()
+            )
+        })?;
+        // Keep reading its output so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let cdp = Cdp::connect(&url).await?;
+        Ok(Chrome {
+            cdp,
+            _child: child,
+            profile,
+        })
+    }
+
+    /// The session's context, made on first use.
+    async fn context(
+        self: &Arc<Self>,
+        key: &SessionKey,
+    ) -> Result<Arc<tokio::sync::Mutex<Context>>, String> {
+        let cdp = self.browser().await?;
+        if let Some(existing) = self
+            .contexts
+            .lock()
+            .map_err(|_| "browser state poisoned")?
+            .get(key)
+        {
+            return Ok(existing.clone());
+        }
+        let made = cdp
+            .call(
+                "Target.createBrowserContext",
+                json!({"disposeOnDetach": false}),
+                None,
+                COMMAND_TIMEOUT,
+            )
+            .await?;
+        let id = made["browserContextId"]
+            .as_str()
+            .ok_or("the browser made no context")?
+            .to_owned();
+        let context = Arc::new(tokio::sync::Mutex::new(Context {
+            id,
+            pages: Vec::new(),
+            current: None,
+            used: Instant::now(),
+            cdp,
+        }));
+        let mut contexts = self.contexts.lock().map_err(|_| "browser state poisoned")?;
+        Ok(contexts.entry(key.clone()).or_insert(context).clone())
+    }
+
+    /// Closes the contexts nobody used for `browser.idle_close_s`.
+    async fn close_idle(&self) {
+        let limit = Duration::from_secs_f64(self.settings.idle_close_s);
+        let all: Vec<(SessionKey, Arc<tokio::sync::Mutex<Context>>)> = match self.contexts.lock() {
+            Ok(contexts) => contexts
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            Err(_) => return,
+        };
+        for (key, context) in all {
+            let Ok(context) = context.try_lock() else {
+                continue;
+            };
+            if context.used.elapsed() < limit {
+                continue;
+            }
+            for page in &context.pages {
+                page.stop.cancel();
+            }
+            let _ = context
+                .cdp
+                .call(
+                    "Target.disposeBrowserContext",
+                    json!({"browserContextId": context.id}),
+                    None,
+                    COMMAND_TIMEOUT,
+                )
+                .await;
+            if let Ok(mut contexts) = self.contexts.lock() {
+                contexts.remove(&key);
+            }
+        }
+    }
+
+    /// Forgets a session's context (the session was cleared).
+    pub async fn close(&self, key: &SessionKey) {
+        let context = self.contexts.lock().ok().and_then(|mut c| c.remove(key));
+        if let Some(context) = context {
+            let context = context.lock().await;
+            for page in &context.pages {
+                page.stop.cancel();
+            }
+            let _ = context
+                .cdp
+                .call(
+                    "Target.disposeBrowserContext",
+                    json!({"browserContextId": context.id}),
+                    None,
+                    COMMAND_TIMEOUT,
+                )
+                .await;
+        }
+    }
+
+    /// Opens a new page in the context, with the guard checking its every request.
+    async fn open_page(&self, context: &mut Context, key: &str) -> Result<usize, String> {
+        let cdp = context.cdp.clone();
+        let target = cdp
+            .call(
+                "Target.createTarget",
+                json!({"url": "about:blank", "browserContextId": context.id}),
+                None,
+                COMMAND_TIMEOUT,
+            )
+            .await?;
+        let target = target["targetId"]
+            .as_str()
+            .ok_or("the browser opened no page")?
+            .to_owned();
+        let attached = cdp
+            .call(
+                "Target.attachToTarget",
+                json!({"targetId": target, "flatten": true}),
+                None,
+                COMMAND_TIMEOUT,
+            )
+            .await?;
+        let session = attached["sessionId"]
+            .as_str()
+            .ok_or("the browser gave no page session")?
+            .to_owned();
+        let page = Page {
+            key: key.to_owned(),
+            session: session.clone(),
+            refused: Arc::default(),
+            stop: CancellationToken::new(),
+        };
+        self.watch_requests(&cdp, &page);
+        for (method, params) in [
+            ("Page.enable", json!({})),
+            (
+                "Fetch.enable",
+                json!({"patterns": [{"urlPattern": "*", "requestStage": "Request"}]}),
+            ),
+        ] {
+            cdp.call(method, params, Some(&session), COMMAND_TIMEOUT)
+                .await?;
+        }
+        context.pages.push(page);
+        Ok(context.pages.len() - 1)
+    }
+
+    /// Checks each request the page makes; refused ones fail as blocked.
+    fn watch_requests(&self, cdp: &Arc<Cdp>, page: &Page) {
+        let mut events = cdp.subscribe();
+        let (cdp, guard) = (cdp.clone(), self.guard.clone());
+        let (session, stop, refused) = (
+            page.session.clone(),
+            page.stop.clone(),
+            page.refused.clone(),
+        );
+        tokio::spawn(async move {
+            loop {
+                let event = tokio::select! {
+                    event = events.recv() => event,
+                    () = stop.cancelled() => return,
+                    () = cdp.closed.cancelled() => return,
+                };
+                let event = match event {
+                    Ok(event) => event,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => return,
+                };
+                if event.method != "Fetch.requestPaused"
+                    || event.session.as_deref() != Some(session.as_str())
+                {
+                    continue;
+                }
+                let id = event.params["requestId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let url = event.params["request"]["url"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let (cdp, guard, session, refused) =
+                    (cdp.clone(), guard.clone(), session.clone(), refused.clone());
+                tokio::spawn(async move {
+                    let (method, params) = match guard.check_target(&url).await {
+                        Ok(()) => ("Fetch.continueRequest", json!({"requestId": id})),
+                        Err(e) => {
+                            if let Ok(mut refused) = refused.lock() {
+                                refused.push(format!("{url}: {e}"));
+                            }
+                            (
+                                "Fetch.failRequest",
+                                json!({"requestId": id, "errorReason": "BlockedByClient"}),
+                            )
+                        }
+                    };
+                    let _ = cdp
+                        .call(method, params, Some(&session), COMMAND_TIMEOUT)
+                        .await;
+                });
+            }
+        });
+    }
+}
+
+/// Runs `expression` in the page (with the helpers loaded) and returns its value.
+async fn evaluate(cdp: &Cdp, session: &str, expression: &str) -> Result<Value, String> {
+    let answer = cdp
+        .call(
+            "Runtime.evaluate",
+            json!({
+                "expression": format!("{PAGE_JS}\n{expression}"),
+                "returnByValue": true,
+                "awaitPromise": true,
+            }),
+            Some(session),
+            COMMAND_TIMEOUT,
+        )
+        .await?;
+    if let Some(exception) = answer.get("exceptionDetails") {
+        let text = exception
+            .pointer("/exception/description")
+            .and_then(Value::as_str)
+            .or_else(|| exception.get("text").and_then(Value::as_str))
+            .unwrap_or("the page's script failed");
+        return Err(text.to_owned());
+    }
+    Ok(answer
+        .pointer("/result/value")
+        .cloned()
+        .unwrap_or(Value::Null))
+}
