@@ -344,3 +344,88 @@ async fn the_guard_holds_inside_the_browser() {
     );
     runtime.shutdown().await;
 }
+
+#[tokio::test]
+async fn without_chromium_pages_are_fetched_and_read_and_clicking_says_a_browser_is_needed() {
+    let site = FakeHttp::start().await;
+    let mut body = String::from(
+        "<title>Plain</title><h1>Plain page</h1><p>See <a href=\"/next\">the next page</a>.</p>",
+    );
+    for i in 0..200 {
+        body.push_str(&format!("<p>Line {i} of the long text.</p>"));
+    }
+    site.on("GET", "/", html(&body));
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path(), "http://127.0.0.1:9/v1");
+    settings.web.allow = vec!["127.0.0.1".into()];
+    settings.browser.path = Some("/nonexistent/chromium".into());
+    let runtime = start(settings).await;
+    let session = runtime.session(local("f")).unwrap();
+    let home = format!("{}/", site.url);
+
+    let page = run(
+        &session,
+        "browser_visit",
+        json!({"citation_id": 0, "url": home}),
+    )
+    .await
+    .unwrap();
+    assert!(
+        page.text.contains("Page: Plain\n") && page.text.contains("No browser runs here"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains(&format!(
+            "- the next page -> {}next",
+            site.url.clone() + "/"
+        )),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text
+            .contains("Content (lines 1 to 202 of 202):\n# Plain page"),
+        "{}",
+        page.text
+    );
+    let found = run(
+        &session,
+        "browser_find",
+        json!({"keyword": "line 17 ", "citation_id": 0, "url": home}),
+    )
+    .await
+    .unwrap();
+    assert!(found.text.starts_with("1 lines with"), "{}", found.text);
+    let scrolled = run(
+        &session,
+        "browser_scroll_down",
+        json!({"scroll_amount": 400, "citation_id": 0, "url": home}),
+    )
+    .await
+    .unwrap();
+    assert!(
+        scrolled.text.contains("Content (lines 21 to"),
+        "{}",
+        scrolled.text
+    );
+    let state = run(&session, "browser_state", json!({})).await.unwrap();
+    assert!(
+        state.text.contains("Content (lines 21 to"),
+        "{}",
+        state.text
+    );
+    for tool in ["browser_click", "browser_input"] {
+        let args = json!({"element_index": 0, "citation_id": 0, "url": home, "content": "x"});
+        let mut args = args.as_object().unwrap().clone();
+        if tool == "browser_click" {
+            args.remove("content");
+        }
+        let error = run(&session, tool, Value::Object(args)).await.unwrap_err();
+        assert!(
+            error.contains("needs a browser") && error.contains("browser.path"),
+            "{tool}: {error}"
+        );
+    }
+    runtime.shutdown().await;
+}

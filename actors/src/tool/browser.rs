@@ -5,6 +5,7 @@
 //! again on the next call; a session's context is closed when it has been idle too long.
 
 mod cdp;
+mod fetched;
 mod tools;
 
 use std::collections::HashMap;
@@ -30,7 +31,7 @@ const PAGE_JS: &str = include_str!("browser/page.js");
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(15);
 /// Longest wait for Chromium to start.
 const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
-/// How often idle contexts are looked for.
+/// How often idle contexts are looked for (more often when they close sooner).
 const IDLE_SWEEP: Duration = Duration::from_secs(30);
 
 /// A running Chromium.
@@ -74,12 +75,14 @@ pub struct Browsers {
     guard: NetGuard,
     chrome: tokio::sync::Mutex<Option<Chrome>>,
     contexts: Mutex<HashMap<SessionKey, Arc<tokio::sync::Mutex<Context>>>>,
+    /// Pages read without a browser, when Chromium is not installed.
+    fetched: fetched::Fetched,
 }
 
 /// The Chromium program to run, if there is one.
 pub fn find_chromium(settings: &BrowserSettings) -> Option<PathBuf> {
     if let Some(path) = &settings.path {
-        return Some(PathBuf::from(path));
+        return Some(PathBuf::from(path)).filter(|p| p.is_file());
     }
     let path = std::env::var_os("PATH")?;
     [
@@ -100,7 +103,13 @@ impl Browsers {
             guard,
             chrome: tokio::sync::Mutex::new(None),
             contexts: Mutex::default(),
+            fetched: fetched::Fetched::default(),
         }
+    }
+
+    /// Whether a real browser can run here (else pages are fetched and read).
+    fn has_chromium(&self) -> bool {
+        find_chromium(&self.settings).is_some()
     }
 
     fn settings(&self) -> &BrowserSettings {
@@ -130,11 +139,12 @@ impl Browsers {
             .clear();
         let sweeper = Arc::downgrade(self);
         let closed = cdp.closed.clone();
+        let every = IDLE_SWEEP.min(Duration::from_secs_f64(self.settings.idle_close_s / 2.0));
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     () = closed.cancelled() => return,
-                    () = tokio::time::sleep(IDLE_SWEEP) => {}
+                    () = tokio::time::sleep(every) => {}
                 }
                 let Some(browsers) = sweeper.upgrade() else {
                     return;

@@ -259,6 +259,68 @@ async fn state(
     })
 }
 
+/// A fetched page as the model reads it, from its current view.
+fn fetched_state(ctx: &ToolContext, page: &super::fetched::FetchedPage, note: &str) -> ToolOutput {
+    let max = ctx.web.browsers.settings().max_text_chars;
+    let mut text = String::new();
+    if !note.is_empty() {
+        text.push_str(note);
+        text.push_str("\n\n");
+    }
+    text.push_str(&format!("Page: {}\nURL: {}\n", page.title, page.url));
+    text.push_str(
+        "No browser runs here (Chromium is not installed), so the page was fetched and read \
+         without running its scripts. Links are listed but cannot be clicked: visit their \
+         address instead.\n",
+    );
+    if !page.links.is_empty() {
+        text.push_str("\nLinks:\n");
+        for (label, href) in page.links.iter().take(50) {
+            text.push_str(&format!("- {label} -> {href}\n"));
+        }
+    }
+    let mut shown = String::new();
+    let mut last = page.top;
+    for (i, line) in page.lines.iter().enumerate().skip(page.top) {
+        if shown.len() + line.len() > max {
+            break;
+        }
+        shown.push_str(line);
+        shown.push('\n');
+        last = i + 1;
+    }
+    text.push_str(&format!(
+        "\nContent (lines {} to {} of {}):\n{shown}",
+        (page.top + 1).min(page.lines.len()),
+        last,
+        page.lines.len()
+    ));
+    ToolOutput {
+        text,
+        images: Vec::new(),
+        data: Some(json!({"url": page.url, "title": page.title, "browser": false})),
+    }
+}
+
+fn no_browser(tool: &str) -> ToolError {
+    ToolError::Unavailable(format!(
+        "{tool} needs a browser, and Chromium is not installed here: install it (Debian: \
+         apt-get install chromium) or set browser.path. Without it browser_visit, browser_state, \
+         browser_find and the scrolls work on the fetched page."
+    ))
+}
+
+fn fetched_page(
+    ctx: &ToolContext,
+    key: Option<String>,
+) -> Result<super::fetched::FetchedPage, ToolError> {
+    ctx.web
+        .browsers
+        .fetched
+        .page(&ctx.session, key.as_deref())
+        .ok_or_else(|| failed("no page is open in this session: open one with browser_visit first"))
+}
+
 #[derive(Deserialize)]
 struct Target {
     citation_id: Option<i64>,
@@ -283,6 +345,13 @@ impl Tool for Visit {
                 .check_target(&url)
                 .await
                 .map_err(|e| failed(e.to_string()))?;
+            if !ctx.web.browsers.has_chromium() {
+                let page = tokio::select! {
+                    page = ctx.web.browsers.fetched.visit(&ctx.web.guard, &ctx.session, &url) => page.map_err(failed)?,
+                    () = ctx.cancel.cancelled() => return Err(ToolError::Cancelled),
+                };
+                return Ok(fetched_state(ctx, &page, ""));
+            }
             let (browsers, mut context) = context(ctx).await?;
             let index = match context.pages.iter().position(|p| p.key == url) {
                 Some(i) => i,
@@ -367,6 +436,9 @@ impl Tool for State {
         _args: Value,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
+            if !ctx.web.browsers.has_chromium() {
+                return Ok(fetched_state(ctx, &fetched_page(ctx, None)?, ""));
+            }
             let (browsers, context) = context(ctx).await?;
             let index = select(&context, ctx, None, None)?;
             state(ctx, &browsers, &context, index, "").await
@@ -393,6 +465,9 @@ impl Tool for Click {
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let args: ClickArgs = parse_args(args)?;
+            if !ctx.web.browsers.has_chromium() {
+                return Err(no_browser("browser_click"));
+            }
             let (browsers, mut context) = context(ctx).await?;
             let index = select(&context, ctx, args.citation_id, args.url.as_deref())?;
             context.current = Some(index);
@@ -463,6 +538,9 @@ impl Tool for Input {
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let args: InputArgs = parse_args(args)?;
+            if !ctx.web.browsers.has_chromium() {
+                return Err(no_browser("browser_input"));
+            }
             let (browsers, mut context) = context(ctx).await?;
             let index = select(&context, ctx, args.citation_id, args.url.as_deref())?;
             context.current = Some(index);
@@ -550,6 +628,26 @@ impl Tool for Find {
                 ));
             }
             let skip = args.skip.unwrap_or(0).max(0);
+            if !ctx.web.browsers.has_chromium() {
+                let key = target_url(ctx, args.citation_id, args.url.as_deref()).ok();
+                let page = fetched_page(ctx, key)?;
+                let needle = args.keyword.to_lowercase();
+                let hits: Vec<&String> = page
+                    .lines
+                    .iter()
+                    .filter(|l| l.to_lowercase().contains(&needle))
+                    .collect();
+                let mut text = format!(
+                    "{} lines with {:?} on {}\n",
+                    hits.len(),
+                    args.keyword,
+                    page.url
+                );
+                for (i, line) in hits.iter().enumerate().skip(skip as usize).take(FIND_LIMIT) {
+                    text.push_str(&format!("{}. {line}\n", i + 1));
+                }
+                return Ok(ToolOutput::text(text));
+            }
             let (_browsers, context) = context(ctx).await?;
             let index = select(&context, ctx, args.citation_id, args.url.as_deref())?;
             let page = &context.pages[index];
@@ -622,6 +720,23 @@ impl Tool for Scroll {
                     "scroll_amount is in pixels and must be above 0, got {}",
                     args.scroll_amount
                 )));
+            }
+            let down = if self.down {
+                args.scroll_amount
+            } else {
+                -args.scroll_amount
+            };
+            if !ctx.web.browsers.has_chromium() {
+                let key = target_url(ctx, args.citation_id, args.url.as_deref()).ok();
+                let page = ctx
+                    .web
+                    .browsers
+                    .fetched
+                    .scroll(&ctx.session, key.as_deref(), down)
+                    .ok_or_else(|| {
+                        failed("no page is open in this session: open one with browser_visit first")
+                    })?;
+                return Ok(fetched_state(ctx, &page, ""));
             }
             let (browsers, mut context) = context(ctx).await?;
             let index = select(&context, ctx, args.citation_id, args.url.as_deref())?;
