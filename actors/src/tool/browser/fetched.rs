@@ -25,9 +25,12 @@ pub(super) struct FetchedPage {
     pub top: usize,
 }
 
+/// A session's fetched pages and which one is current.
+type Pages = (Vec<FetchedPage>, Option<usize>);
+
 #[derive(Default)]
 pub(super) struct Fetched {
-    sessions: Mutex<HashMap<SessionKey, (Vec<FetchedPage>, Option<usize>)>>,
+    sessions: Mutex<HashMap<SessionKey, Pages>>,
 }
 
 impl Fetched {
