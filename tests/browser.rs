@@ -429,3 +429,50 @@ async fn without_chromium_pages_are_fetched_and_read_and_clicking_says_a_browser
     }
     runtime.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_search_result_is_opened_by_its_citation_id() {
+    let site = FakeHttp::start().await;
+    site.on(
+        "GET",
+        "/found",
+        html("<title>Found it</title><h1>The page a search found</h1>"),
+    );
+    let search = FakeHttp::start().await;
+    search.on(
+        "GET",
+        "/search",
+        Reply::json(json!({"results": [{"title": "Found", "url": format!("{}/found", site.url), "content": "..."}]})),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = browser_settings(dir.path());
+    settings.search = Some(okcvm_actors::config::SearchSettings {
+        provider: okcvm_actors::config::SearchProvider::Searxng,
+        base_url: Some(search.url.clone()),
+        api_key: None,
+        api_key_env: None,
+    });
+    let runtime = start(settings).await;
+    let session = runtime.session(local("c")).unwrap();
+    let results = run(&session, "web_search", json!({"queries": ["found"]}))
+        .await
+        .unwrap();
+    assert!(results.text.contains("[1] Found"), "{}", results.text);
+    let page = run(
+        &session,
+        "browser_visit",
+        json!({"citation_id": 1, "url": ""}),
+    )
+    .await
+    .unwrap();
+    assert!(page.text.contains("Page: Found it"), "{}", page.text);
+    let unknown = run(
+        &session,
+        "browser_visit",
+        json!({"citation_id": 7, "url": ""}),
+    )
+    .await
+    .unwrap_err();
+    assert!(unknown.contains("citation id"), "{unknown}");
+    runtime.shutdown().await;
+}
