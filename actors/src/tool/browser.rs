@@ -69,6 +69,24 @@ struct Context {
     pub cdp: Arc<Cdp>,
 }
 
+impl Context {
+    /// Closes the context and its pages in the browser.
+    async fn dispose(&self) {
+        for page in &self.pages {
+            page.stop.cancel();
+        }
+        let _ = self
+            .cdp
+            .call(
+                "Target.disposeBrowserContext",
+                json!({"browserContextId": self.id}),
+                None,
+                COMMAND_TIMEOUT,
+            )
+            .await;
+    }
+}
+
 /// The shared browser and every session's context.
 pub struct Browsers {
     settings: BrowserSettings,
@@ -281,18 +299,7 @@ impl Browsers {
             if context.used.elapsed() < limit {
                 continue;
             }
-            for page in &context.pages {
-                page.stop.cancel();
-            }
-            let _ = context
-                .cdp
-                .call(
-                    "Target.disposeBrowserContext",
-                    json!({"browserContextId": context.id}),
-                    None,
-                    COMMAND_TIMEOUT,
-                )
-                .await;
+            context.dispose().await;
             if let Ok(mut contexts) = self.contexts.lock() {
                 contexts.remove(&key);
             }
@@ -304,18 +311,7 @@ impl Browsers {
         let context = self.contexts.lock().ok().and_then(|mut c| c.remove(key));
         if let Some(context) = context {
             let context = context.lock().await;
-            for page in &context.pages {
-                page.stop.cancel();
-            }
-            let _ = context
-                .cdp
-                .call(
-                    "Target.disposeBrowserContext",
-                    json!({"browserContextId": context.id}),
-                    None,
-                    COMMAND_TIMEOUT,
-                )
-                .await;
+            context.dispose().await;
         }
     }
 

@@ -104,6 +104,23 @@ pub(crate) fn write_file(
     Ok(shown)
 }
 
+/// A POST to `path` under an OpenAI-compatible endpoint, with its key as a bearer token.
+fn post(
+    ctx: &ToolContext,
+    endpoint: &EndpointSettings,
+    path: &str,
+) -> Result<reqwest::RequestBuilder, ToolError> {
+    let request = ctx
+        .web
+        .guard
+        .request(reqwest::Method::POST, &format!("{}{path}", base(endpoint)))
+        .map_err(|e| failed(e.to_string()))?;
+    Ok(match &endpoint.api_key {
+        Some(key) => request.bearer_auth(key),
+        None => request,
+    })
+}
+
 /// Sends a provider request and reads the answer, as a tool failure when it is not a success.
 async fn call(
     ctx: &ToolContext,
@@ -193,16 +210,7 @@ impl Tool for GenerateImage {
                 body["response_format"] = json!("b64_json");
             }
             let guard = &ctx.web.guard;
-            let mut request = guard
-                .request(
-                    reqwest::Method::POST,
-                    &format!("{}/images/generations", base(&endpoint)),
-                )
-                .map_err(|e| failed(e.to_string()))?
-                .json(&body);
-            if let Some(key) = &endpoint.api_key {
-                request = request.bearer_auth(key);
-            }
+            let request = post(ctx, &endpoint, "/images/generations")?.json(&body);
             let answer = call(ctx, request, "the image endpoint")
                 .await?
                 .json()
@@ -300,23 +308,12 @@ impl Tool for GenerateSpeech {
                             args.output_path
                         )));
                     }
-                    let mut request = ctx
-                        .web
-                        .guard
-                        .request(
-                            reqwest::Method::POST,
-                            &format!("{}/audio/speech", base(&endpoint)),
-                        )
-                        .map_err(|e| failed(e.to_string()))?
-                        .json(&json!({
-                            "model": endpoint.model,
-                            "input": args.text,
-                            "voice": args.voice_id,
-                            "response_format": format,
-                        }));
-                    if let Some(key) = &endpoint.api_key {
-                        request = request.bearer_auth(key);
-                    }
+                    let request = post(ctx, &endpoint, "/audio/speech")?.json(&json!({
+                        "model": endpoint.model,
+                        "input": args.text,
+                        "voice": args.voice_id,
+                        "response_format": format,
+                    }));
                     call(ctx, request, "the speech endpoint").await?.bytes
                 }
                 (None, LocalSpeech::EspeakNg) => {
@@ -648,18 +645,7 @@ pub(crate) async fn transcribe(
             "file",
             reqwest::multipart::Part::bytes(bytes.clone()).file_name(name),
         );
-    let mut request = ctx
-        .web
-        .guard
-        .request(
-            reqwest::Method::POST,
-            &format!("{}/audio/transcriptions", base(&endpoint)),
-        )
-        .map_err(|e| failed(e.to_string()))?
-        .multipart(form);
-    if let Some(key) = &endpoint.api_key {
-        request = request.bearer_auth(key);
-    }
+    let request = post(ctx, &endpoint, "/audio/transcriptions")?.multipart(form);
     let answer = call(ctx, request, "the speech recognition endpoint").await?;
     let text = match answer.json() {
         Ok(body) => body

@@ -446,6 +446,38 @@ impl Tool for State {
     }
 }
 
+/// Runs a page helper (`center`, `focus`) on element `index` of the page a call names, making
+/// it current; fails when the element is not on the page now.
+async fn on_element(
+    ctx: &ToolContext,
+    tool: &str,
+    helper: &str,
+    index: i64,
+    citation_id: Option<i64>,
+    url: Option<&str>,
+) -> Result<(Arc<Browsers>, OwnedMutexGuard<Context>, usize, Value), ToolError> {
+    if !ctx.web.browsers.has_chromium() {
+        return Err(no_browser(tool));
+    }
+    let (browsers, mut context) = context(ctx).await?;
+    let page_index = select(&context, ctx, citation_id, url)?;
+    context.current = Some(page_index);
+    let session = context.pages[page_index].session.clone();
+    let answer = evaluate(
+        &context.cdp,
+        &session,
+        &format!("window.__okcvm.{helper}({index})"),
+    )
+    .await
+    .map_err(failed)?;
+    if answer.is_null() || answer == Value::Bool(false) {
+        return Err(failed(format!(
+            "there is no element [{index}] on the page now: call browser_state to see the elements in view"
+        )));
+    }
+    Ok((browsers, context, page_index, answer))
+}
+
 #[derive(Deserialize)]
 struct ClickArgs {
     element_index: i64,
@@ -465,27 +497,17 @@ impl Tool for Click {
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let args: ClickArgs = parse_args(args)?;
-            if !ctx.web.browsers.has_chromium() {
-                return Err(no_browser("browser_click"));
-            }
-            let (browsers, mut context) = context(ctx).await?;
-            let index = select(&context, ctx, args.citation_id, args.url.as_deref())?;
-            context.current = Some(index);
+            let (browsers, context, index, point) = on_element(
+                ctx,
+                "browser_click",
+                "center",
+                args.element_index,
+                args.citation_id,
+                args.url.as_deref(),
+            )
+            .await?;
             let page = context.pages[index].clone();
             let cdp = context.cdp.clone();
-            let point = evaluate(
-                &cdp,
-                &page.session,
-                &format!("window.__okcvm.center({})", args.element_index),
-            )
-            .await
-            .map_err(failed)?;
-            if point.is_null() {
-                return Err(failed(format!(
-                    "there is no element [{}] on the page now: call browser_state to see the elements in view",
-                    args.element_index
-                )));
-            }
             let (x, y) = (
                 point["x"].as_f64().unwrap_or(0.0),
                 point["y"].as_f64().unwrap_or(0.0),
@@ -538,27 +560,17 @@ impl Tool for Input {
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let args: InputArgs = parse_args(args)?;
-            if !ctx.web.browsers.has_chromium() {
-                return Err(no_browser("browser_input"));
-            }
-            let (browsers, mut context) = context(ctx).await?;
-            let index = select(&context, ctx, args.citation_id, args.url.as_deref())?;
-            context.current = Some(index);
+            let (browsers, context, index, _) = on_element(
+                ctx,
+                "browser_input",
+                "focus",
+                args.element_index,
+                args.citation_id,
+                args.url.as_deref(),
+            )
+            .await?;
             let page = context.pages[index].clone();
             let cdp = context.cdp.clone();
-            let focused = evaluate(
-                &cdp,
-                &page.session,
-                &format!("window.__okcvm.focus({})", args.element_index),
-            )
-            .await
-            .map_err(failed)?;
-            if focused != Value::Bool(true) {
-                return Err(failed(format!(
-                    "there is no element [{}] on the page now: call browser_state to see the elements in view",
-                    args.element_index
-                )));
-            }
             let (text, submit) = match args.content.strip_suffix('\n') {
                 Some(text) => (text, true),
                 None => (args.content.as_str(), false),
