@@ -476,3 +476,24 @@ async fn a_search_result_is_opened_by_its_citation_id() {
     assert!(unknown.contains("citation id"), "{unknown}");
     runtime.shutdown().await;
 }
+
+#[tokio::test]
+async fn clearing_a_session_closes_its_pages() {
+    let site = FakeHttp::start().await;
+    site.on("GET", "/", html("<title>Open</title><h1>Open</h1>"));
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = start(browser_settings(dir.path())).await;
+    let session = runtime.session(local("clear")).unwrap();
+    run(
+        &session,
+        "browser_visit",
+        json!({"citation_id": 0, "url": format!("{}/", site.url)}),
+    )
+    .await
+    .unwrap();
+    session.clear().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let error = run(&session, "browser_state", json!({})).await.unwrap_err();
+    assert!(error.contains("no page is open"), "{error}");
+    runtime.shutdown().await;
+}

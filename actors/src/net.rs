@@ -71,6 +71,16 @@ impl Web {
         }
     }
 
+    /// Drops a session's browser context, fetched pages and citations (its history was
+    /// cleared).
+    pub fn forget(&self, session: &SessionKey) {
+        if let Ok(mut citations) = self.citations.lock() {
+            citations.remove(session);
+        }
+        let (browsers, key) = (self.browsers.clone(), session.clone());
+        tokio::spawn(async move { browsers.close(&key).await });
+    }
+
     /// The URL a citation number stands for in the session.
     pub fn citation(&self, session: &SessionKey, id: usize) -> Option<String> {
         let citations = self

@@ -32,6 +32,8 @@ pub(super) fn clear(
     let cleared_messages = state.tree.len();
     state.tree = HistoryTree::default();
     state.services.kernels.stop(&state.key);
+    // Its pages, cookies and citations go with the history.
+    state.services.web.forget(&state.key);
     if let Ok(mut read) = state.files_read.lock() {
         read.clear();
     }

@@ -306,8 +306,9 @@ impl Browsers {
         }
     }
 
-    /// Forgets a session's context (the session was cleared).
+    /// Forgets a session's context and fetched pages (the session was cleared).
     pub async fn close(&self, key: &SessionKey) {
+        self.fetched.forget(key);
         let context = self.contexts.lock().ok().and_then(|mut c| c.remove(key));
         if let Some(context) = context {
             let context = context.lock().await;

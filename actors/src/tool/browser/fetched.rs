@@ -62,6 +62,13 @@ impl Fetched {
         Ok(page)
     }
 
+    /// Drops a session's pages.
+    pub fn forget(&self, session: &SessionKey) {
+        if let Ok(mut sessions) = self.sessions.lock() {
+            sessions.remove(session);
+        }
+    }
+
     /// The session's page named by `key`, else its current one.
     pub fn page(&self, session: &SessionKey, key: Option<&str>) -> Option<FetchedPage> {
         let sessions = self.sessions.lock().ok()?;
