@@ -190,7 +190,18 @@ pub(crate) mod test_support {
             }),
             cancel: CancellationToken::new(),
             kernels: Arc::default(),
-            web: Arc::new(crate::net::Web::new(&Settings::default()).unwrap()),
+            // No browser in tool unit tests: slides use their own layout here (the browser's
+            // layout of decks is tested end to end with Chromium).
+            web: Arc::new(
+                crate::net::Web::new(&Settings {
+                    browser: crate::config::BrowserSettings {
+                        path: Some("/nonexistent/chromium".into()),
+                        ..Default::default()
+                    },
+                    ..Settings::default()
+                })
+                .unwrap(),
+            ),
         }
     }
 }

@@ -27,6 +27,8 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use base64::Engine;
+
 use super::files::{blocking, check_opened, io_failure, open};
 use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
 use crate::workspace::uploads::size_display;
@@ -92,12 +94,34 @@ impl Tool for SlidesGenerator {
                     ))
                 }
             };
-            let converter = workspace.clone();
-            let converted = blocking(move || {
-                let load = |source: &str| load_image(&converter, &base, source);
-                convert(&html, &load).map_err(ToolError::Failed)
+            // The page read, and its images as data URLs for a browser to size them.
+            let (reader, page_base, page) = (workspace.clone(), base.clone(), html.clone());
+            let (mut document, images) = blocking(move || {
+                let document = parse(&page).map_err(ToolError::Failed)?;
+                let images =
+                    data_urls(&document, &|source| load_image(&reader, &page_base, source));
+                Ok((document, images))
             })
             .await?;
+            let mut measured = None;
+            let mut layout_note = None;
+            if ctx.web.browsers.available() {
+                match measure(ctx, &html, &mut document, &images).await {
+                    Ok(m) => measured = Some(m),
+                    Err(e) => {
+                        layout_note = Some(format!(
+                            "Chromium could not lay the page out ({e}): positions are estimated"
+                        ))
+                    }
+                }
+            }
+            let converter = workspace.clone();
+            let mut converted = blocking(move || {
+                let load = |source: &str| load_image(&converter, &base, source);
+                convert(document, &load, measured).map_err(ToolError::Failed)
+            })
+            .await?;
+            converted.warnings.extend(layout_note);
 
             let name = stem
                 .or_else(|| converted.title.as_deref().map(slug))
@@ -157,7 +181,8 @@ impl Tool for SlidesGenerator {
 }
 
 /// HTML to a deck, images read through `load`.
-fn convert(html: &str, load: images::Loader<'_>) -> Result<Converted, String> {
+/// The page parsed and cut into slides; an error when it has none or too many.
+fn parse(html: &str) -> Result<document::Document, String> {
     let document = document::parse(html);
     if document.slides.is_empty() {
         return Err(
@@ -172,7 +197,128 @@ fn convert(html: &str, load: images::Loader<'_>) -> Result<Converted, String> {
             document.slides.len()
         ));
     }
-    let (deck, warnings) = layout::layout(document, load);
+    Ok(document)
+}
+
+/// The images of the slides (`<img>` sources) that load, as data URLs.
+fn data_urls(document: &document::Document, load: images::Loader<'_>) -> Vec<(String, String)> {
+    fn walk(element: &document::Element, out: &mut Vec<String>) {
+        if let Some(src) = &element.src {
+            if element.tag == "img" && !src.starts_with("data:") && !out.contains(src) {
+                out.push(src.clone());
+            }
+        }
+        for child in element.elements() {
+            walk(child, out);
+        }
+    }
+    let mut sources = Vec::new();
+    for slide in &document.slides {
+        walk(&slide.root, &mut sources);
+    }
+    sources
+        .into_iter()
+        .filter_map(|src| {
+            let bytes = load(&src).ok()?;
+            let mime = match imagesize::image_type(&bytes).ok()? {
+                imagesize::ImageType::Png => "image/png",
+                imagesize::ImageType::Jpeg => "image/jpeg",
+                imagesize::ImageType::Gif => "image/gif",
+                imagesize::ImageType::Webp => "image/webp",
+                _ => return None,
+            };
+            let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            Some((src, format!("data:{mime};base64,{data}")))
+        })
+        .collect()
+}
+
+/// Where Chromium places every element of every slide (its layout of the page, at the slides'
+/// width), so the deck matches the page as rendered.
+async fn measure(
+    ctx: &ToolContext,
+    html: &str,
+    document: &mut document::Document,
+    images: &[(String, String)],
+) -> Result<layout::Measured, String> {
+    const MEASURE: &str = "() => ({ tailwind: typeof window.tailwind !== 'undefined', \
+        slides: [...document.querySelectorAll('.ppt-slide')].map((slide) => { \
+        const s = slide.getBoundingClientRect(); \
+        return [...slide.querySelectorAll('*')].map((el) => { const r = el.getBoundingClientRect(); \
+        const c = getComputedStyle(el); \
+        return { rect: [r.left - s.left, r.top - s.top, r.width, r.height], \
+          font_size: parseFloat(c.fontSize) || 16, color: c.color, weight: parseInt(c.fontWeight, 10) || 400, \
+          italic: c.fontStyle === 'italic' || c.fontStyle === 'oblique', family: c.fontFamily, \
+          background: c.backgroundColor }; }); }) })";
+    let width = document
+        .slides
+        .first()
+        .and_then(|s| s.root.style.width)
+        .and_then(|w| w.resolve(1024.0, 16.0))
+        .unwrap_or(1024.0) as u32
+        + 200;
+    let answer = ctx
+        .web
+        .browsers
+        .render(&ctx.session, html, width, images, MEASURE)
+        .await?;
+    if document.tailwind && answer["tailwind"] != Value::Bool(true) {
+        // The page's Tailwind script did not load (no network): the browser's layout would
+        // miss every Tailwind class, which our own cascade knows.
+        return Err("the page's Tailwind script could not be loaded".into());
+    }
+    let computed: Vec<Vec<layout::Computed>> = serde_json::from_value(answer["slides"].clone())
+        .map_err(|e| format!("the browser's layout could not be read ({e})"))?;
+    if computed.len() != document.slides.len() {
+        return Err(format!(
+            "the browser found {} slides where the page has {}",
+            computed.len(),
+            document.slides.len()
+        ));
+    }
+    // Fonts and colours as the browser computed them.
+    for (slide, boxes) in document.slides.iter_mut().zip(&computed) {
+        adopt(&mut slide.root, boxes);
+    }
+    Ok(computed
+        .into_iter()
+        .map(|boxes| boxes.into_iter().map(|b| b.rect).collect())
+        .collect())
+}
+
+/// Takes each element's font and colours from what the browser computed for it.
+fn adopt(element: &mut document::Element, boxes: &[layout::Computed]) {
+    if let Some(computed) = element.order.and_then(|i| boxes.get(i)) {
+        let style = &mut element.style;
+        style.font_size = computed.font_size;
+        style.weight = computed.weight;
+        style.italic = computed.italic;
+        if let Some(color) = css::color(&computed.color) {
+            style.color = color;
+        }
+        if let Some(family) = style::family(&computed.family) {
+            style.font_family = Some(family);
+        }
+        let background = css::color(&computed.background).filter(|c| !c.is_transparent());
+        if let (Some(color), None | Some(style::Fill::Solid(_))) = (background, &style.background) {
+            style.background = Some(style::Fill::Solid(color));
+        }
+    }
+    for child in &mut element.children {
+        if let document::Node::Element(child) = child {
+            adopt(child, boxes);
+        }
+    }
+}
+
+/// A parsed page to a deck, images read through `load`, boxes placed as `measured` says when
+/// a browser laid the page out.
+fn convert(
+    document: document::Document,
+    load: images::Loader<'_>,
+    measured: Option<layout::Measured>,
+) -> Result<Converted, String> {
+    let (deck, warnings) = layout::layout(document, load, measured);
     let pptx = pptx::write(&deck)?;
     Ok(Converted {
         pptx,

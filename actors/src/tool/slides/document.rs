@@ -30,6 +30,9 @@ pub(super) struct Element {
     /// `width` and `height` attributes (images, cells).
     pub size_attrs: (Option<f32>, Option<f32>),
     pub children: Vec<Node>,
+    /// Place among all the elements inside its slide, in document order (what
+    /// `slide.querySelectorAll("*")` gives a browser); `None` for the slide itself.
+    pub order: Option<usize>,
 }
 
 impl Element {
@@ -52,6 +55,8 @@ pub(super) struct SlideSource {
 #[derive(Debug)]
 pub(super) struct Document {
     pub title: Option<String>,
+    /// Whether the page styles itself with Tailwind (loaded by a script at run time).
+    pub tailwind: bool,
     pub slides: Vec<SlideSource>,
     /// Things the page has that a deck cannot (`<canvas>`, inline SVG ...), said once each.
     pub notices: Vec<String>,
@@ -176,6 +181,7 @@ pub(super) fn parse(html: &str) -> Document {
         .map(|t| collapse(&t.text().collect::<String>()))
         .filter(|t| !t.is_empty());
     let mut builder = Builder {
+        next_order: 0,
         tailwind,
         matchers,
         slides: Vec::new(),
@@ -187,6 +193,7 @@ pub(super) fn parse(html: &str) -> Document {
     builder.walk(root, &style);
     Document {
         title,
+        tailwind,
         slides: builder.slides,
         notices: builder.notices,
     }
@@ -276,6 +283,8 @@ pub(super) fn collapse(text: &str) -> String {
 }
 
 struct Builder {
+    /// The next element's place inside the slide being built.
+    next_order: usize,
     tailwind: bool,
     matchers: Vec<Matcher>,
     slides: Vec<SlideSource>,
@@ -302,7 +311,8 @@ impl Builder {
                 if let Some(n) = child.attr("data-notes") {
                     notes.push(n.trim().to_owned());
                 }
-                let root = self.element(child, child_style, &mut notes);
+                self.next_order = 0;
+                let root = self.element(child, child_style, &mut notes, None);
                 let notes = notes.join("\n").trim().to_owned();
                 self.slides.push(SlideSource {
                     root,
@@ -320,6 +330,7 @@ impl Builder {
         element: ElementRef<'_>,
         style: Style,
         notes: &mut Vec<String>,
+        order: Option<usize>,
     ) -> Element {
         let value = element.value();
         let mut children = Vec::new();
@@ -331,9 +342,20 @@ impl Builder {
             let Some(child) = ElementRef::wrap(child) else {
                 continue;
             };
+            // Its place in document order, whether it is drawn or not.
+            let child_order = self.next_order;
+            self.next_order += 1;
+            let skip = |builder: &mut Self| {
+                builder.next_order += child
+                    .descendants()
+                    .skip(1)
+                    .filter(|n| n.value().is_element())
+                    .count();
+            };
             let name = child.value().name();
             if child.value().classes().any(|c| NOTES_CLASSES.contains(&c)) {
                 notes.push(plain_text(child));
+                skip(self);
                 continue;
             }
             match name {
@@ -349,16 +371,19 @@ impl Builder {
                 _ => {}
             }
             if HIDDEN.contains(&name) || matches!(name, "canvas" | "svg") {
+                skip(self);
                 continue;
             }
             let child_style = self.style_of(child, &style);
             if child_style.display == super::style::Display::None {
+                skip(self);
                 continue;
             }
             children.push(Node::Element(Box::new(self.element(
                 child,
                 child_style,
                 notes,
+                Some(child_order),
             ))));
         }
         if children.is_empty() {
@@ -376,6 +401,7 @@ impl Builder {
             start: number("start").map(|n| n.max(1.0) as u32),
             size_attrs: (number("width"), number("height")),
             children,
+            order,
         }
     }
 

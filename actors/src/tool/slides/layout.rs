@@ -14,8 +14,29 @@ use super::text::{self, Runs};
 /// A slide's size when the page does not give one.
 const DEFAULT_SIZE: (f32, f32) = (1024.0, 576.0);
 
-/// The deck of a parsed document, with what could not be carried over.
-pub(super) fn layout(document: Document, load: Loader<'_>) -> (Deck, Vec<String>) {
+/// Where a browser placed every element of each slide: `[x, y, width, height]` relative to
+/// the slide, by the element's place in document order inside it.
+pub(super) type Measured = Vec<Vec<[f32; 4]>>;
+
+/// What a browser computed for one element: its box and its font and colours.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub(super) struct Computed {
+    pub rect: [f32; 4],
+    pub font_size: f32,
+    pub color: String,
+    pub weight: u16,
+    pub italic: bool,
+    pub family: String,
+    pub background: String,
+}
+
+/// The deck of a parsed document, with what could not be carried over. With `measured` (a
+/// browser's layout of the page), boxes go where the browser put them.
+pub(super) fn layout(
+    document: Document,
+    load: Loader<'_>,
+    measured: Option<Measured>,
+) -> (Deck, Vec<String>) {
     let mut images = ImageStore::new(load);
     let mut warnings = document.notices;
     let size = document
@@ -32,6 +53,11 @@ pub(super) fn layout(document: Document, load: Loader<'_>) -> (Deck, Vec<String>
     let mut slides = Vec::with_capacity(document.slides.len());
     for (i, source) in document.slides.into_iter().enumerate() {
         let mut layouter = Layouter {
+            measured: measured
+                .as_ref()
+                .and_then(|m| m.get(i))
+                .cloned()
+                .unwrap_or_default(),
             shapes: Vec::new(),
             images: &mut images,
             warnings: Vec::new(),
@@ -130,6 +156,8 @@ enum Item<'a> {
 }
 
 struct Layouter<'s, 'a> {
+    /// The browser's boxes for this slide's elements (empty: our own layout throughout).
+    measured: Vec<[f32; 4]>,
     shapes: Vec<Shape>,
     images: &'s mut ImageStore<'a>,
     warnings: Vec<String>,
@@ -233,6 +261,16 @@ impl Layouter<'_, '_> {
 
     /// Lays out `element` as a box at `place`; returns its height.
     fn block(&mut self, element: &Element, place: Place, parent: Area, cb: Rect) -> f32 {
+        // Where the browser put it, when it laid the page out.
+        let place = match element.order.and_then(|i| self.measured.get(i)) {
+            Some(&[x, y, w, h]) if w > 0.0 || h > 0.0 => Place {
+                x,
+                y,
+                w,
+                forced: Some(h),
+            },
+            _ => place,
+        };
         let Place { x, y, w, forced } = place;
         let style = &element.style;
         let padding = sides(&style.padding, parent.w, style);

@@ -588,7 +588,7 @@ fn font_size(value: &str, parent: f32) -> Option<f32> {
 }
 
 /// The first named family of a `font-family` list (generic families name none).
-fn family(value: &str) -> Option<String> {
+pub(super) fn family(value: &str) -> Option<String> {
     value
         .split(',')
         .map(|f| f.trim().trim_matches(['"', '\'']).trim())
