@@ -8,17 +8,16 @@ pub use guard::{AllowRule, Fetched, GuardError, NetGuard};
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 
-use crate::config::{DataSourceSettings, MediaSettings, SearchSettings, Settings};
+use crate::config::{MediaSettings, Settings};
 use crate::SessionKey;
 
-/// What the networked tools share: the guarded client, the providers (media endpoints can
-/// change while the server runs, through `POST /api/config`), and each session's citations.
+/// What the networked tools share: the guarded client, the browser, the media endpoints
+/// (which can change while the server runs, through `POST /api/config`), and each session's
+/// citations. Providers that cannot change are read from the settings.
 pub struct Web {
     pub guard: NetGuard,
     /// The shared headless Chromium of the browser tools.
     pub browsers: std::sync::Arc<crate::tool::browser::Browsers>,
-    pub search: Option<SearchSettings>,
-    pub data_sources: DataSourceSettings,
     media: RwLock<MediaSettings>,
     citations: Mutex<HashMap<SessionKey, Vec<String>>>,
 }
@@ -32,8 +31,6 @@ impl Web {
                 guard.clone(),
             )),
             guard,
-            search: settings.search.clone(),
-            data_sources: settings.data_sources.clone(),
             media: RwLock::new(settings.media.clone()),
             citations: Mutex::default(),
         })

@@ -91,11 +91,13 @@ impl Context {
 /// The shared browser and every session's context.
 pub struct Browsers {
     settings: BrowserSettings,
+    /// The Chromium program, found once when the server starts.
+    program: Option<PathBuf>,
     guard: NetGuard,
     chrome: tokio::sync::Mutex<Option<Chrome>>,
     contexts: Mutex<HashMap<SessionKey, Arc<tokio::sync::Mutex<Context>>>>,
     /// Pages read without a browser, when Chromium is not installed.
-    fetched: fetched::Fetched,
+    fetched: fetched::FetchedPages,
 }
 
 /// The Chromium program to run, if there is one.
@@ -118,17 +120,18 @@ pub fn find_chromium(settings: &BrowserSettings) -> Option<PathBuf> {
 impl Browsers {
     pub fn new(settings: BrowserSettings, guard: NetGuard) -> Self {
         Self {
+            program: find_chromium(&settings),
             settings,
             guard,
             chrome: tokio::sync::Mutex::new(None),
             contexts: Mutex::default(),
-            fetched: fetched::Fetched::default(),
+            fetched: fetched::FetchedPages::default(),
         }
     }
 
     /// Whether a real browser can run here (else pages are fetched and read).
-    fn has_chromium(&self) -> bool {
-        find_chromium(&self.settings).is_some()
+    pub fn available(&self) -> bool {
+        self.program.is_some()
     }
 
     fn settings(&self) -> &BrowserSettings {
@@ -175,7 +178,7 @@ impl Browsers {
     }
 
     async fn launch(&self) -> Result<Chrome, String> {
-        let program = find_chromium(&self.settings).ok_or_else(|| {
+        let program = self.program.clone().ok_or_else(|| {
             "the browser tools need Chromium, which is not installed here: install it (Debian: apt-get install chromium) or set browser.path".to_owned()
         })?;
         let profile =
@@ -478,11 +481,6 @@ impl Browsers {
             std::cmp::Ordering::Greater => Some(c - 1),
         });
         result
-    }
-
-    /// Whether a real browser can run here.
-    pub fn available(&self) -> bool {
-        self.has_chromium()
     }
 }
 

@@ -252,7 +252,7 @@ impl Tool for Fetch {
                     .map(|(_, v)| v.clone())
             };
             let base = ctx
-                .web
+                .settings
                 .data_sources
                 .yahoo_finance_url
                 .trim_end_matches('/')

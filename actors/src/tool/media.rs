@@ -356,12 +356,18 @@ async fn espeak(voice: &str, text: &str) -> Result<Vec<u8>, ToolError> {
         )));
     }
     let dir = tempfile_dir()?;
-    let out = dir.join("speech.wav");
+    let spoken = espeak_into(voice, text, &dir.join("speech.wav")).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    spoken
+}
+
+/// Runs espeak-ng writing `out`; its bytes.
+async fn espeak_into(voice: &str, text: &str, out: &Path) -> Result<Vec<u8>, ToolError> {
     let mut child = tokio::process::Command::new("espeak-ng")
         .arg("-v")
         .arg(voice)
         .arg("-w")
-        .arg(&out)
+        .arg(out)
         .arg("--stdin")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
@@ -385,7 +391,7 @@ async fn espeak(voice: &str, text: &str) -> Result<Vec<u8>, ToolError> {
         .map_err(|_| failed("espeak-ng took too long"))?
         .map_err(|e| failed(format!("espeak-ng: {e}")))?;
     let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-    if !output.status.success() || !stderr.is_empty() && stderr.contains("not found") {
+    if !output.status.success() || stderr.contains("not found") {
         return Err(failed(format!(
             "espeak-ng failed{}: see get_available_voices for its voices",
             if stderr.is_empty() {
@@ -395,10 +401,7 @@ async fn espeak(voice: &str, text: &str) -> Result<Vec<u8>, ToolError> {
             }
         )));
     }
-    let bytes =
-        std::fs::read(&out).map_err(|e| failed(format!("espeak-ng wrote nothing ({e})")))?;
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(bytes)
+    std::fs::read(out).map_err(|e| failed(format!("espeak-ng wrote nothing ({e})")))
 }
 
 /// A private temporary folder for one engine run.
@@ -656,14 +659,7 @@ pub(crate) async fn transcribe(
         Err(_) => answer.text(),
     };
     let facts = audio::facts(&bytes);
-    super::files::blocking({
-        let ctx = ctx.clone();
-        move || {
-            super::files::mark_read(&ctx, host);
-            Ok(())
-        }
-    })
-    .await?;
+    super::files::mark_read(ctx, host);
     Ok(ToolOutput {
         text: format!(
             "Transcript of {shown} ({}{}):\n{}",

@@ -44,7 +44,7 @@ struct Hit {
 }
 
 fn settings(ctx: &ToolContext, tool: &str) -> Result<SearchSettings, ToolError> {
-    ctx.web.search.clone().ok_or_else(|| {
+    ctx.settings.search.clone().ok_or_else(|| {
         ToolError::Unavailable(format!(
             "{tool} needs a search provider, and none is configured: set search.provider \
              (searxng, brave or tavily) with search.base_url for SearXNG or search.api_key for \
@@ -159,7 +159,8 @@ async fn search(
 fn parse(provider: SearchProvider, body: &Value, images: bool) -> Vec<Hit> {
     let list = |value: Option<&Value>| value.and_then(Value::as_array).cloned().unwrap_or_default();
     let hits: Vec<Hit> = match (provider, images) {
-        (SearchProvider::Searxng, false) => list(body.get("results"))
+        // SearXNG and Tavily both answer `results` of title, url and content.
+        (SearchProvider::Searxng | SearchProvider::Tavily, false) => list(body.get("results"))
             .iter()
             .map(|r| Hit {
                 title: text(r, "title"),
@@ -202,15 +203,6 @@ fn parse(provider: SearchProvider, body: &Value, images: bool) -> Vec<Hit> {
                     snippet: String::new(),
                     image: Some(image),
                 })
-            })
-            .collect(),
-        (SearchProvider::Tavily, false) => list(body.get("results"))
-            .iter()
-            .map(|r| Hit {
-                title: text(r, "title"),
-                url: text(r, "url"),
-                snippet: text(r, "content"),
-                image: None,
             })
             .collect(),
         (SearchProvider::Tavily, true) => list(body.get("images"))

@@ -94,18 +94,23 @@ impl Tool for SlidesGenerator {
                     ))
                 }
             };
-            // The page read, and its images as data URLs for a browser to size them.
+            // The page read; with a browser to lay it out, its images read now (the browser
+            // needs them to size them, and the deck takes them from here too).
+            let browser = ctx.web.browsers.available();
             let (reader, page_base, page) = (workspace.clone(), base.clone(), html.clone());
             let (mut document, images) = blocking(move || {
                 let document = parse(&page).map_err(ToolError::Failed)?;
-                let images =
-                    data_urls(&document, &|source| load_image(&reader, &page_base, source));
+                let images = if browser {
+                    read_images(&document, &|source| load_image(&reader, &page_base, source))
+                } else {
+                    Vec::new()
+                };
                 Ok((document, images))
             })
             .await?;
             let mut measured = None;
             let mut layout_note = None;
-            if ctx.web.browsers.available() {
+            if browser {
                 match measure(ctx, &html, &mut document, &images).await {
                     Ok(m) => measured = Some(m),
                     Err(e) => {
@@ -117,7 +122,10 @@ impl Tool for SlidesGenerator {
             }
             let converter = workspace.clone();
             let mut converted = blocking(move || {
-                let load = |source: &str| load_image(&converter, &base, source);
+                let load = |source: &str| match images.iter().find(|(s, _)| s == source) {
+                    Some((_, bytes)) => Ok(bytes.clone()),
+                    None => load_image(&converter, &base, source),
+                };
                 convert(document, &load, measured).map_err(ToolError::Failed)
             })
             .await?;
@@ -200,8 +208,8 @@ fn parse(html: &str) -> Result<document::Document, String> {
     Ok(document)
 }
 
-/// The images of the slides (`<img>` sources) that load, as data URLs.
-fn data_urls(document: &document::Document, load: images::Loader<'_>) -> Vec<(String, String)> {
+/// The images of the slides (`<img>` sources) that load, with their bytes.
+fn read_images(document: &document::Document, load: images::Loader<'_>) -> Vec<(String, Vec<u8>)> {
     fn walk(element: &document::Element, out: &mut Vec<String>) {
         if let Some(src) = &element.src {
             if element.tag == "img" && !src.starts_with("data:") && !out.contains(src) {
@@ -218,19 +226,21 @@ fn data_urls(document: &document::Document, load: images::Loader<'_>) -> Vec<(St
     }
     sources
         .into_iter()
-        .filter_map(|src| {
-            let bytes = load(&src).ok()?;
-            let mime = match imagesize::image_type(&bytes).ok()? {
-                imagesize::ImageType::Png => "image/png",
-                imagesize::ImageType::Jpeg => "image/jpeg",
-                imagesize::ImageType::Gif => "image/gif",
-                imagesize::ImageType::Webp => "image/webp",
-                _ => return None,
-            };
-            let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
-            Some((src, format!("data:{mime};base64,{data}")))
-        })
+        .filter_map(|src| Some((src.clone(), load(&src).ok()?)))
         .collect()
+}
+
+/// An image as a `data:` URL, for the formats a browser shows.
+fn data_url(bytes: &[u8]) -> Option<String> {
+    let mime = match imagesize::image_type(bytes).ok()? {
+        imagesize::ImageType::Png => "image/png",
+        imagesize::ImageType::Jpeg => "image/jpeg",
+        imagesize::ImageType::Gif => "image/gif",
+        imagesize::ImageType::Webp => "image/webp",
+        _ => return None,
+    };
+    let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+    Some(format!("data:{mime};base64,{data}"))
 }
 
 /// Where Chromium places every element of every slide (its layout of the page, at the slides'
@@ -239,7 +249,7 @@ async fn measure(
     ctx: &ToolContext,
     html: &str,
     document: &mut document::Document,
-    images: &[(String, String)],
+    images: &[(String, Vec<u8>)],
 ) -> Result<layout::Measured, String> {
     const MEASURE: &str = "() => ({ tailwind: typeof window.tailwind !== 'undefined', \
         slides: [...document.querySelectorAll('.ppt-slide')].map((slide) => { \
@@ -250,6 +260,10 @@ async fn measure(
           font_size: parseFloat(c.fontSize) || 16, color: c.color, weight: parseInt(c.fontWeight, 10) || 400, \
           italic: c.fontStyle === 'italic' || c.fontStyle === 'oblique', family: c.fontFamily, \
           background: c.backgroundColor }; }); }) })";
+    let urls: Vec<(String, String)> = images
+        .iter()
+        .filter_map(|(src, bytes)| Some((src.clone(), data_url(bytes)?)))
+        .collect();
     let width = document
         .slides
         .first()
@@ -260,7 +274,7 @@ async fn measure(
     let answer = ctx
         .web
         .browsers
-        .render(&ctx.session, html, width, images, MEASURE)
+        .render(&ctx.session, html, width, &urls, MEASURE)
         .await?;
     if document.tailwind && answer["tailwind"] != Value::Bool(true) {
         // The page's Tailwind script did not load (no network): the browser's layout would

@@ -29,11 +29,11 @@ pub(super) struct FetchedPage {
 type Pages = (Vec<FetchedPage>, Option<usize>);
 
 #[derive(Default)]
-pub(super) struct Fetched {
+pub(super) struct FetchedPages {
     sessions: Mutex<HashMap<SessionKey, Pages>>,
 }
 
-impl Fetched {
+impl FetchedPages {
     /// Fetches and reads a page, making it the session's current one.
     pub async fn visit(
         &self,

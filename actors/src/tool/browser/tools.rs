@@ -345,7 +345,7 @@ impl Tool for Visit {
                 .check_target(&url)
                 .await
                 .map_err(|e| failed(e.to_string()))?;
-            if !ctx.web.browsers.has_chromium() {
+            if !ctx.web.browsers.available() {
                 let page = tokio::select! {
                     page = ctx.web.browsers.fetched.visit(&ctx.web.guard, &ctx.session, &url) => page.map_err(failed)?,
                     () = ctx.cancel.cancelled() => return Err(ToolError::Cancelled),
@@ -436,7 +436,7 @@ impl Tool for State {
         _args: Value,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            if !ctx.web.browsers.has_chromium() {
+            if !ctx.web.browsers.available() {
                 return Ok(fetched_state(ctx, &fetched_page(ctx, None)?, ""));
             }
             let (browsers, context) = context(ctx).await?;
@@ -456,7 +456,7 @@ async fn on_element(
     citation_id: Option<i64>,
     url: Option<&str>,
 ) -> Result<(Arc<Browsers>, OwnedMutexGuard<Context>, usize, Value), ToolError> {
-    if !ctx.web.browsers.has_chromium() {
+    if !ctx.web.browsers.available() {
         return Err(no_browser(tool));
     }
     let (browsers, mut context) = context(ctx).await?;
@@ -640,7 +640,7 @@ impl Tool for Find {
                 ));
             }
             let skip = args.skip.unwrap_or(0).max(0);
-            if !ctx.web.browsers.has_chromium() {
+            if !ctx.web.browsers.available() {
                 let key = target_url(ctx, args.citation_id, args.url.as_deref()).ok();
                 let page = fetched_page(ctx, key)?;
                 let needle = args.keyword.to_lowercase();
@@ -738,7 +738,7 @@ impl Tool for Scroll {
             } else {
                 -args.scroll_amount
             };
-            if !ctx.web.browsers.has_chromium() {
+            if !ctx.web.browsers.available() {
                 let key = target_url(ctx, args.citation_id, args.url.as_deref()).ok();
                 let page = ctx
                     .web
