@@ -75,6 +75,23 @@ pub fn check_exposure(settings: &Settings) -> anyhow::Result<()> {
     )
 }
 
+/// Tenants are not trusted: with tokens on, agent code must run in the jail unless the operator
+/// says otherwise in so many words.
+fn refuse_unsandboxed_tenants(settings: &Settings) -> anyhow::Result<()> {
+    let workspace = &settings.workspace;
+    if settings.auth.mode == okcvm_actors::config::AuthMode::Tokens
+        && workspace.sandbox == okcvm_actors::config::SandboxChoice::None
+        && !workspace.allow_unsandboxed
+    {
+        anyhow::bail!(
+            "refusing to serve tenants with workspace.sandbox: none: any tenant's agent could read \
+             and change everything the server can. Use workspace.sandbox: bwrap, or set \
+             workspace.allow_unsandboxed: true if every tenant is trusted"
+        );
+    }
+    Ok(())
+}
+
 /// Starts the runtime and serves on `listener`.
 pub async fn start(
     settings: Settings,
@@ -84,16 +101,7 @@ pub async fn start(
     let addr = listener
         .local_addr()
         .context("reading the listening address")?;
-    // `workspace.sandbox: bwrap` without a working bubblewrap refuses to start; reduced
-    // isolation is said once here, and kept for the health check.
-    let sandbox = okcvm_actors::workspace::sandbox_mode_for(settings.workspace.sandbox)
-        .map_err(|e| anyhow::anyhow!(e))?;
-    let isolation_warnings =
-        okcvm_actors::workspace::isolation_warnings(sandbox, settings.workspace.network);
-    for warning in &isolation_warnings {
-        tracing::warn!("{warning}");
-        eprintln!("warning: {warning}");
-    }
+    refuse_unsandboxed_tenants(&settings)?;
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
         format!(
             "creating the data directory {}",
@@ -116,6 +124,15 @@ pub async fn start(
     }
 
     let runtime = Runtime::start(settings.clone()).await?;
+    // What is and is not isolated is said once here, and kept for the health check.
+    let isolation = runtime.jail().report();
+    for line in &isolation.isolated {
+        tracing::info!("isolation: {line}");
+    }
+    for warning in &isolation.not_isolated {
+        tracing::warn!("{warning}");
+        eprintln!("warning: {warning}");
+    }
     let mut endpoints = Endpoints::from_settings(&settings);
     let stored = settings::decode_stored(runtime.get_setting(settings::STORED_SETTING).await?);
     if !stored.is_empty() {
@@ -138,8 +155,7 @@ pub async fn start(
         staging_dir,
         sites_dir,
         config_lock: tokio::sync::Mutex::new(()),
-        sandbox,
-        isolation_warnings,
+        isolation,
         upload_locks: Default::default(),
     });
     let routes = crate::http::routes(app.clone());

@@ -491,11 +491,25 @@ pub struct WorkspaceSettings {
     /// Environment variables passed through to commands (everything else is dropped, so no
     /// server secret reaches them).
     pub env_passthrough: Vec<String>,
-    /// Where commands run: `auto` (bubblewrap when it works, else the host), `bwrap` (refuse
-    /// to start without it), `none` (the host).
+    /// Where agent code runs: `bwrap` (the jail: user, pid, network and mount namespaces,
+    /// seccomp, a minimal read-only root) or `none` (on the host, for a trusted laptop only).
     pub sandbox: SandboxChoice,
-    /// Whether commands may use the network (turning it off needs bubblewrap).
-    pub network: bool,
+    /// The jail's network: `proxy` (loopback only, outbound HTTP(S) through the server's
+    /// guarded proxy) or `off` (loopback only, nothing else).
+    pub network: NetworkChoice,
+    /// Runs agent code without the jail even with `auth.mode: tokens` (refused otherwise).
+    pub allow_unsandboxed: bool,
+    /// The Python the `ipython` tool runs, as seen inside the jail (so under `/usr`).
+    pub python: PathBuf,
+    /// Largest size of one workspace (all its files), MiB; over it, commands and writes are
+    /// refused until files are removed.
+    pub quota_mb: u64,
+    /// Size of the jail's private `/tmp`, MiB.
+    pub tmp_mb: u64,
+    /// The program the jail runs first to bridge its loopback to the proxy: the server's own
+    /// binary, set when it starts (not a configuration key).
+    #[serde(skip)]
+    pub jail_helper: Option<PathBuf>,
     /// Resource limits of every command and everything it starts.
     pub limits: ProcessLimits,
     /// Largest workspace a snapshot is taken of (all files together), MiB.
@@ -509,10 +523,22 @@ pub struct WorkspaceSettings {
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum SandboxChoice {
+    /// The jail (bubblewrap); sandboxed work is refused where it cannot be built.
     #[default]
-    Auto,
     Bwrap,
+    /// The host: no isolation beyond the environment, the process group and the limits.
     None,
+}
+
+/// `workspace.network`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkChoice {
+    /// Outbound HTTP(S) through the server's proxy, under the network guard.
+    #[default]
+    Proxy,
+    /// No network but the jail's own loopback.
+    Off,
 }
 
 /// Resource limits applied to commands (`ulimit`, hard and soft).
@@ -554,8 +580,13 @@ impl Default for WorkspaceSettings {
                 "TZ".into(),
                 "TERM".into(),
             ],
-            sandbox: SandboxChoice::Auto,
-            network: true,
+            sandbox: SandboxChoice::Bwrap,
+            network: NetworkChoice::Proxy,
+            allow_unsandboxed: false,
+            python: PathBuf::from("/usr/bin/python3"),
+            quota_mb: 2048,
+            tmp_mb: 256,
+            jail_helper: None,
             limits: ProcessLimits::default(),
             snapshot_limit_mb: 1024,
             python_timeout_s: 120.0,
@@ -566,6 +597,10 @@ impl Default for WorkspaceSettings {
 impl WorkspaceSettings {
     pub fn python_timeout(&self) -> Duration {
         secs(self.python_timeout_s)
+    }
+
+    pub fn quota_bytes(&self) -> u64 {
+        self.quota_mb.saturating_mul(1 << 20)
     }
 }
 
@@ -581,6 +616,12 @@ impl Settings {
             .root
             .clone()
             .unwrap_or_else(|| self.data_dir.join("workspaces"))
+    }
+
+    /// The server's private run-time files (the network proxy's socket, the jail's generated
+    /// `/etc` files), out of every workspace's reach.
+    pub fn run_dir(&self) -> PathBuf {
+        self.data_dir.join("run")
     }
 
     /// Where deployed sites live, one folder per site id.

@@ -2,8 +2,10 @@
 //! included, is checked against the network guard, with size and time limits on each download.
 
 mod guard;
+mod proxy;
 
 pub use guard::{AllowRule, Fetched, GuardError, NetGuard};
+pub use proxy::ProxyServer;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};

@@ -38,6 +38,10 @@ pub struct Services {
     pub kernels: Arc<crate::tool::Kernels>,
     /// The networked tools' client, providers and citations.
     pub web: Arc<crate::net::Web>,
+    /// What agent code runs in.
+    pub jail: Arc<crate::workspace::Jail>,
+    /// The jail's way out to the web (kept running while the runtime is).
+    pub proxy: Option<Arc<crate::net::ProxyServer>>,
 }
 
 /// Why the runtime could not start or answer.
@@ -114,6 +118,7 @@ impl Actor for Supervisor {
         let (tools, _) =
             Actor::spawn_linked(None, ToolActor, registry.clone(), cell.clone()).await?;
         let web = Arc::new(crate::net::Web::new(&settings).map_err(RuntimeError::Start)?);
+        let (jail, proxy) = start_jail(&settings, &web).await?;
         let services = Services {
             storage,
             llm,
@@ -122,6 +127,8 @@ impl Actor for Supervisor {
             settings,
             kernels: Arc::default(),
             web,
+            jail,
+            proxy,
         };
         let (manager, _) =
             Actor::spawn_linked(None, SessionManager, services.clone(), cell).await?;
@@ -201,6 +208,11 @@ impl Runtime {
             services,
             manager,
         })
+    }
+
+    /// What agent code runs in.
+    pub fn jail(&self) -> &crate::workspace::Jail {
+        &self.services.jail
     }
 
     pub fn settings(&self) -> &Settings {
@@ -344,6 +356,47 @@ impl Runtime {
 
 /// The innermost reason of a failed start: ractor wraps a child's startup failure in its
 /// parent's, each as `Actor panicked during startup '<inner>'`.
+/// Starts the network proxy (when the jail's network goes through it) and builds the jail,
+/// probing it with a real command off the async threads.
+async fn start_jail(
+    settings: &Settings,
+    web: &crate::net::Web,
+) -> Result<
+    (
+        Arc<crate::workspace::Jail>,
+        Option<Arc<crate::net::ProxyServer>>,
+    ),
+    RuntimeError,
+> {
+    use crate::config::{NetworkChoice, SandboxChoice};
+    let workspace = &settings.workspace;
+    let proxied =
+        workspace.sandbox == SandboxChoice::Bwrap && workspace.network == NetworkChoice::Proxy;
+    let proxy = if proxied {
+        let path = std::path::absolute(settings.run_dir().join("proxy.sock"))
+            .map_err(|e| RuntimeError::Start(format!("no path for the network proxy: {e}")))?;
+        let proxy =
+            crate::net::ProxyServer::start(web.guard.clone(), path.clone()).map_err(|e| {
+                RuntimeError::Start(format!(
+                    "the network proxy cannot listen on {}: {e}",
+                    path.display()
+                ))
+            })?;
+        Some(Arc::new(proxy))
+    } else {
+        None
+    };
+    let setup = crate::workspace::JailSetup::from_settings(
+        workspace,
+        settings.run_dir(),
+        proxy.as_ref().map(|p| p.path().to_path_buf()),
+    );
+    let jail = tokio::task::spawn_blocking(move || crate::workspace::Jail::prepare(&setup))
+        .await
+        .map_err(|e| RuntimeError::Start(format!("building the jail failed: {e}")))?;
+    Ok((Arc::new(jail), proxy))
+}
+
 fn startup_cause(message: &str) -> String {
     const WRAPPER: &str = "Actor panicked during startup '";
     let mut inner = message;

@@ -149,6 +149,8 @@ pub struct SessionState {
     running: Option<RunningTurn>,
     workspace: Workspace,
     files_read: Arc<Mutex<HashSet<std::path::PathBuf>>>,
+    /// The workspace's disk quota and its last measured use.
+    quota: Arc<crate::workspace::Quota>,
     last_activity: Instant,
 }
 
@@ -200,6 +202,9 @@ impl Actor for SessionActor {
                 true,
             ),
         };
+        let quota = Arc::new(crate::workspace::Quota::new(
+            services.settings.workspace.quota_bytes(),
+        ));
         let mut state = SessionState {
             log: EventLog::new(last_seq),
             key: key.clone(),
@@ -209,6 +214,7 @@ impl Actor for SessionActor {
             running: None,
             workspace,
             files_read: Arc::default(),
+            quota,
             last_activity: Instant::now(),
         };
 

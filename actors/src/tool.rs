@@ -59,6 +59,10 @@ pub struct ToolContext {
     pub kernels: Arc<Kernels>,
     /// The networked tools' client, providers and citations.
     pub web: Arc<crate::net::Web>,
+    /// What agent code runs in.
+    pub jail: Arc<crate::workspace::Jail>,
+    /// The workspace's disk quota and its last measured use.
+    pub quota: Arc<crate::workspace::Quota>,
 }
 
 impl ToolContext {
@@ -70,18 +74,24 @@ impl ToolContext {
         timeout: std::time::Duration,
     ) -> Result<crate::workspace::CommandSpec, ToolError> {
         let settings = &self.settings.workspace;
+        if let crate::workspace::Isolation::Unavailable(reason) = self.jail.isolation() {
+            return Err(ToolError::Unavailable(format!(
+                "agent code cannot run here: {reason}"
+            )));
+        }
         let mut spec = crate::workspace::CommandSpec::new(
             command,
             self.workspace.clone(),
             timeout,
             settings.max_output_chars,
             settings.env_passthrough.clone(),
+            self.jail.clone(),
         );
-        spec.sandbox = Some(
-            crate::workspace::sandbox_mode_for(settings.sandbox).map_err(ToolError::Unavailable)?,
-        );
-        spec.network = settings.network;
         spec.limits = settings.limits.clone();
+        if self.quota.check().is_err() {
+            // Over the quota, commands may remove files but not write any.
+            spec.limits.file_size_mb = 0;
+        }
         Ok(spec)
     }
 }
@@ -141,11 +151,29 @@ pub trait Tool: Send + Sync + 'static {
     /// The manifest name without [`TOOL_PREFIX`], e.g. `read_file`.
     fn name(&self) -> &'static str;
 
+    /// What the tool does to the workspace, for the disk quota: a tool that may write is
+    /// refused over the quota, and the workspace is measured after it.
+    fn workspace_access(&self) -> WorkspaceAccess {
+        WorkspaceAccess::Write
+    }
+
     fn call<'a>(
         &'a self,
         ctx: &'a ToolContext,
         args: Value,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>>;
+}
+
+/// How a tool uses the workspace (see [`Tool::workspace_access`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkspaceAccess {
+    /// Reads at most: runs whatever the quota says.
+    Read,
+    /// May write: refused over the quota.
+    Write,
+    /// Runs commands: over the quota they still run, but cannot write a byte (so files can
+    /// be listed and removed).
+    Commands,
 }
 
 /// Deserializes validated arguments into a tool's own argument struct.
@@ -190,6 +218,10 @@ pub(crate) mod test_support {
             }),
             cancel: CancellationToken::new(),
             kernels: Arc::default(),
+            jail: crate::workspace::jail::test_jail(&dir.join("run")),
+            quota: Arc::new(crate::workspace::Quota::new(
+                Settings::default().workspace.quota_bytes(),
+            )),
             // No browser in tool unit tests: slides use their own layout here (the browser's
             // layout of decks is tested end to end with Chromium).
             web: Arc::new(

@@ -4,24 +4,28 @@
 //! - `paths` maps the agent's paths onto the directory and refuses any that lead outside it
 //!   (`..`, other absolute paths, symbolic links, hard links), for the file tools;
 //! - `process` runs commands in it: their own process group, a rebuilt environment, capped
-//!   output, a timeout that kills the whole group, and bubblewrap where it works.
+//!   output, a timeout that kills the whole group, inside the [`jail`].
 //!
 //! [`uploads`] keeps the files users upload, in the workspace's `upload/` folder.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub mod jail;
 mod paths;
 mod process;
+mod quota;
 pub mod snapshots;
 pub mod uploads;
 pub mod view;
 
+pub use jail::{Isolation, IsolationReport, Jail, JailSetup};
 pub use paths::PathError;
 pub use process::{
-    isolation_warnings, process_cgroups_available, run_command, sandbox_mode, sandbox_mode_for,
-    spawn_interactive, CommandOutcome, CommandSpec, EnvSource, Interactive, SandboxMode,
+    process_cgroups_available, run_command, spawn_interactive, CommandOutcome, CommandSpec,
+    EnvSource, Interactive, SandboxMode,
 };
+pub use quota::{disk_usage, OverQuota, Quota};
 
 /// Where the agent sees its workspace.
 pub const MOUNT: &str = "/mnt/okcomputer";

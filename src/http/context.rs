@@ -46,10 +46,9 @@ pub struct App {
     pub config_lock: tokio::sync::Mutex<()>,
     /// One upload batch at a time per session.
     pub upload_locks: KeyedLocks,
-    /// Where commands run, decided at start from `workspace.sandbox`.
-    pub sandbox: okcvm_actors::workspace::SandboxMode,
-    /// What is reduced about isolation here (shown by the health check).
-    pub isolation_warnings: Vec<&'static str>,
+    /// What agent code runs in and what that isolates, decided at start (shown by the health
+    /// check).
+    pub isolation: okcvm_actors::workspace::IsolationReport,
 }
 
 /// A lock per session, created on demand and dropped when nobody holds it.

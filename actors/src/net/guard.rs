@@ -16,6 +16,9 @@ use crate::config::WebSettings;
 /// Most redirects followed.
 const MAX_REDIRECTS: usize = 10;
 
+/// Longest wait for a TCP connection to be accepted.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Why a fetch was refused or failed; the message is what the model reads.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GuardError {
@@ -147,31 +150,40 @@ impl Resolve for GuardedResolver {
         let allow = self.allow.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await
-                .map_err(|e| format!("cannot resolve {host}: {e}"))?
-                .collect();
-            let mut refused = None;
-            let allowed: Vec<SocketAddr> = found
-                .into_iter()
-                .filter(|addr| match check_ip(&allow, addr.ip()) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        refused.get_or_insert(e);
-                        false
-                    }
-                })
-                .collect();
-            if allowed.is_empty() {
-                let why = refused.map_or_else(
-                    || format!("{host} has no address"),
-                    |e| format!("{host} resolves to {e}"),
-                );
-                return Err(GuardError::Refused(why).into());
-            }
+            let allowed = allowed_addrs(&allow, &host, 0).await?;
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
     }
+}
+
+/// The addresses `host` resolves to that the guard lets through, or why there are none.
+async fn allowed_addrs(
+    allow: &[AllowRule],
+    host: &str,
+    port: u16,
+) -> Result<Vec<SocketAddr>, GuardError> {
+    let found: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| GuardError::Failed(format!("cannot resolve {host}: {e}")))?
+        .collect();
+    let mut refused = None;
+    let allowed: Vec<SocketAddr> = found
+        .into_iter()
+        .filter(|addr| match check_ip(allow, addr.ip()) {
+            Ok(()) => true,
+            Err(e) => {
+                refused.get_or_insert(e);
+                false
+            }
+        })
+        .collect();
+    if allowed.is_empty() {
+        return Err(match refused {
+            Some(e) => GuardError::Refused(format!("{host} resolves to {e}")),
+            None => GuardError::Failed(format!("{host} has no address")),
+        });
+    }
+    Ok(allowed)
 }
 
 fn check_ip(allow: &[AllowRule], ip: IpAddr) -> Result<(), String> {
@@ -252,7 +264,7 @@ impl NetGuard {
             }))
             .redirect(redirect)
             .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .connect_timeout(timeout.min(CONNECT_TIMEOUT))
             .user_agent(concat!("OKCVM/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("the HTTP client could not start: {e}"))?;
@@ -300,6 +312,30 @@ impl NetGuard {
             return Err(GuardError::Failed(format!("{host} has no address")));
         }
         Ok(())
+    }
+
+    /// A TCP connection to `host:port` (a name or an address), made only to an address the
+    /// guard allows: the addresses are checked after DNS, and the connection goes to one of
+    /// the checked ones (so a name cannot change its answer between check and use).
+    pub async fn connect(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<tokio::net::TcpStream, GuardError> {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let allowed = allowed_addrs(&self.allow, host, port).await?;
+        let mut last = None;
+        for addr in allowed {
+            match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(addr)).await
+            {
+                Ok(Ok(stream)) => return Ok(stream),
+                Ok(Err(e)) => last = Some(format!("cannot connect to {host}:{port}: {e}")),
+                Err(_) => last = Some(format!("{host}:{port} did not answer in time")),
+            }
+        }
+        Err(GuardError::Failed(
+            last.unwrap_or_else(|| format!("{host} has no address")),
+        ))
     }
 
     /// The largest body read.

@@ -91,6 +91,8 @@ pub(super) fn tool_context(state: &SessionState, cancel: CancellationToken) -> T
         cancel,
         kernels: state.services.kernels.clone(),
         web: state.services.web.clone(),
+        jail: state.services.jail.clone(),
+        quota: state.quota.clone(),
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use super::{ToolContext, ToolError, ToolOutput, ToolRegistry};
+use super::{ToolContext, ToolError, ToolOutput, ToolRegistry, WorkspaceAccess};
 
 /// The result of one call, with how long it took.
 #[derive(Debug, Clone)]
@@ -78,14 +78,47 @@ async fn run(
     arguments: &str,
 ) -> Result<ToolOutput, ToolError> {
     let (tool, args) = registry.prepare(name, arguments)?;
+    run_tool(tool.as_ref(), ctx, args).await
+}
+
+/// Runs one tool call under the workspace's quota: a writing tool is refused over it, and the
+/// workspace is measured after any tool that may have written.
+async fn run_tool(
+    tool: &dyn super::Tool,
+    ctx: &ToolContext,
+    args: serde_json::Value,
+) -> Result<ToolOutput, ToolError> {
+    let access = tool.workspace_access();
+    if access != WorkspaceAccess::Read {
+        let over = ctx.quota.ensure_measured(ctx.workspace.root()).await;
+        if let (Err(over), WorkspaceAccess::Write) = (over, access) {
+            return Err(ToolError::Failed(over.to_string()));
+        }
+    }
     // A tool that panics fails its own call, never the turn or the actor.
     let call = std::panic::AssertUnwindSafe(tool.call(ctx, args));
-    tokio::select! {
+    let result = tokio::select! {
         biased;
         _ = ctx.cancel.cancelled() => Err(ToolError::Cancelled),
         outcome = futures::FutureExt::catch_unwind(call) => match outcome {
             Ok(result) => result,
-            Err(_) => Err(ToolError::Failed(format!("{name} failed unexpectedly (internal error)"))),
+            Err(_) => Err(ToolError::Failed(format!(
+                "{} failed unexpectedly (internal error)",
+                tool.name()
+            ))),
         },
+    };
+    if access == WorkspaceAccess::Read {
+        return result;
+    }
+    match (ctx.quota.measure(ctx.workspace.root()).await, result) {
+        (Err(over), Ok(mut output)) => {
+            output.text.push_str(&format!("\n[{over}]"));
+            Ok(output)
+        }
+        (Err(over), Err(ToolError::Failed(text))) => {
+            Err(ToolError::Failed(format!("{text}\n[{over}]")))
+        }
+        (_, result) => result,
     }
 }

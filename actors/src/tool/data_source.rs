@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
+use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput, WorkspaceAccess};
 
 pub(crate) fn tools() -> Vec<Arc<dyn Tool>> {
     vec![Arc::new(Describe), Arc::new(Fetch)]
@@ -204,6 +204,10 @@ struct FetchArgs {
 impl Tool for Describe {
     fn name(&self) -> &'static str {
         "get_data_source_desc"
+    }
+
+    fn workspace_access(&self) -> WorkspaceAccess {
+        WorkspaceAccess::Read
     }
 
     fn call<'a>(

@@ -15,7 +15,7 @@ use ractor::rpc::CallResult;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
+use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput, WorkspaceAccess};
 use crate::storage::StorageMsg;
 
 /// Longest wait for the store.
@@ -58,6 +58,10 @@ struct Published {
 impl Tool for DeployWebsite {
     fn name(&self) -> &'static str {
         "deploy_website"
+    }
+
+    fn workspace_access(&self) -> WorkspaceAccess {
+        WorkspaceAccess::Read
     }
 
     fn call<'a>(

@@ -15,7 +15,7 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
+use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput, WorkspaceAccess};
 use crate::config::{EndpointSettings, LocalSpeech};
 use crate::workspace::uploads::size_display;
 
@@ -415,6 +415,10 @@ fn tempfile_dir() -> Result<std::path::PathBuf, ToolError> {
 impl Tool for AvailableVoices {
     fn name(&self) -> &'static str {
         "get_available_voices"
+    }
+
+    fn workspace_access(&self) -> WorkspaceAccess {
+        WorkspaceAccess::Read
     }
 
     fn call<'a>(

@@ -28,8 +28,8 @@ const KERNEL: &str = include_str!("python/kernel.py");
 /// Extra time an interrupted cell gets to give way before the interpreter is killed.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
 
-/// Characters of text returned to the model before it is cut.
-const MAX_OUTPUT_CHARS: usize = 10_000;
+/// Bytes of an answer line beyond what its bounded fields can take (paths of images, JSON).
+const REPLY_SLACK_BYTES: usize = 1 << 20;
 
 pub(crate) fn tools() -> Vec<Arc<dyn Tool>> {
     vec![Arc::new(IPython)]
@@ -79,6 +79,9 @@ struct KernelReply {
     result: Option<String>,
     error: Option<String>,
     images: Vec<String>,
+    /// Characters the cell printed beyond what was kept.
+    #[serde(default)]
+    dropped: u64,
 }
 
 #[derive(Deserialize)]
@@ -129,16 +132,22 @@ impl Tool for IPython {
                 ));
             };
             let cell_timeout = ctx.settings.workspace.python_timeout();
-            let request = json!({"code": code, "timeout": cell_timeout.as_secs_f64()});
+            let max_chars = ctx.settings.workspace.max_output_chars;
+            let request = json!({
+                "code": code,
+                "timeout": cell_timeout.as_secs_f64(),
+                "max_chars": max_chars,
+            });
+            // Each kept field is at most `max_chars` characters, 4 bytes each, JSON-escaped
+            // (up to 6 bytes a byte): anything longer is not an answer the kernel gave.
+            let limit = max_chars.saturating_mul(4 * 6 * 4) + REPLY_SLACK_BYTES;
             let exchange = async {
                 running
                     .stdin
                     .write_all(format!("{request}\n").as_bytes())
                     .await?;
                 running.stdin.flush().await?;
-                let mut line = String::new();
-                running.stdout.read_line(&mut line).await?;
-                Ok::<_, std::io::Error>(line)
+                read_line_bounded(&mut running.stdout, limit).await
             };
             let answer = tokio::select! {
                 answer = tokio::time::timeout(cell_timeout + INTERRUPT_GRACE, exchange) => answer,
@@ -148,7 +157,13 @@ impl Tool for IPython {
                 }
             };
             let line = match answer {
-                Ok(Ok(line)) if !line.trim().is_empty() => line,
+                Ok(Ok(Line::TooLong(n))) => {
+                    *kernel = None;
+                    return Err(ToolError::Failed(format!(
+                        "the Python environment answered {n} bytes, more than an answer can be (something in the cell wrote to the kernel's own channel); it was dropped and the environment restarted, so variables are gone"
+                    )));
+                }
+                Ok(Ok(Line::Text(line))) if !line.trim().is_empty() => line,
                 Ok(_) => {
                     *kernel = None;
                     return Err(ToolError::Failed(
@@ -173,9 +188,58 @@ impl Tool for IPython {
     }
 }
 
+/// One line from the kernel, read without ever holding more than the bound.
+enum Line {
+    Text(String),
+    /// The line was longer than the bound: its bytes were read and dropped.
+    TooLong(usize),
+}
+
+/// Reads up to the next newline, keeping at most `limit` bytes; a longer line is consumed
+/// and counted, never buffered whole. An empty line means the kernel closed its end.
+async fn read_line_bounded(
+    reader: &mut BufReader<ChildStdout>,
+    limit: usize,
+) -> std::io::Result<Line> {
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            break;
+        }
+        let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
+            Some(end) => (&available[..=end], true),
+            None => (available, false),
+        };
+        let used = chunk.len();
+        total += used;
+        if total <= limit {
+            kept.extend_from_slice(chunk);
+        }
+        reader.consume(used);
+        if done {
+            break;
+        }
+    }
+    if total > limit {
+        return Ok(Line::TooLong(total));
+    }
+    Ok(Line::Text(String::from_utf8_lossy(&kept).into_owned()))
+}
+
 fn start(ctx: &ToolContext) -> Result<Kernel, ToolError> {
     // No timeout: the interpreter lives until its session stops; cells have their own.
-    let spec = ctx.command("exec python3 -u -c \"$OKCVM_KERNEL\"", Duration::MAX)?;
+    let python = ctx
+        .settings
+        .workspace
+        .python
+        .to_string_lossy()
+        .replace('\'', "'\\''");
+    let spec = ctx.command(
+        format!("exec '{python}' -u -c \"$OKCVM_KERNEL\""),
+        Duration::MAX,
+    )?;
     let mut process = spawn_interactive(
         &spec,
         &[
@@ -187,7 +251,8 @@ fn start(ctx: &ToolContext) -> Result<Kernel, ToolError> {
     )
     .map_err(|e| {
         ToolError::Unavailable(format!(
-            "Python could not be started (is python3 installed?): {e}"
+            "Python could not be started (is {} installed? see workspace.python): {e}",
+            ctx.settings.workspace.python.display()
         ))
     })?;
     let (Some(stdin), Some(stdout)) = (process.child.stdin.take(), process.child.stdout.take())
@@ -217,6 +282,7 @@ fn output(ctx: &ToolContext, reply: KernelReply, mut parts: Vec<String>) -> Tool
     if let Some(error) = &reply.error {
         parts.push(error.trim_end().to_string());
     }
+
     let mut images = Vec::new();
     let mut shown = Vec::new();
     for relative in &reply.images {
@@ -244,11 +310,13 @@ fn output(ctx: &ToolContext, reply: KernelReply, mut parts: Vec<String>) -> Tool
     if text.trim().is_empty() {
         text = "(no output)".into();
     }
-    let total = text.chars().count();
-    if total > MAX_OUTPUT_CHARS {
-        text = text.chars().take(MAX_OUTPUT_CHARS).collect();
+    // What the kernel dropped counts: the cell printed it.
+    let total = text.chars().count() + usize::try_from(reply.dropped).unwrap_or(usize::MAX);
+    let max_chars = ctx.settings.workspace.max_output_chars;
+    if total > max_chars {
+        text = text.chars().take(max_chars).collect();
         text.push_str(&format!(
-            "\n[output cut: {total} characters in all, the first {MAX_OUTPUT_CHARS} shown]"
+            "\n[output cut: {total} characters in all, the first {max_chars} shown]"
         ));
     }
     ToolOutput {

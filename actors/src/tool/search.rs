@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
+use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput, WorkspaceAccess};
 use crate::config::{SearchProvider, SearchSettings};
 use crate::net::NetGuard;
 
@@ -260,6 +260,10 @@ impl Tool for WebSearch {
         "web_search"
     }
 
+    fn workspace_access(&self) -> WorkspaceAccess {
+        WorkspaceAccess::Read
+    }
+
     fn call<'a>(
         &'a self,
         ctx: &'a ToolContext,
@@ -331,6 +335,10 @@ impl Tool for WebSearch {
 impl Tool for ImageSearch {
     fn name(&self) -> &'static str {
         "image_search"
+    }
+
+    fn workspace_access(&self) -> WorkspaceAccess {
+        WorkspaceAccess::Read
     }
 
     fn call<'a>(

@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
+use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput, WorkspaceAccess};
 use crate::workspace::{run_command, CommandOutcome};
 
 /// The timeout when the call gives none, milliseconds (the manifest's default).
@@ -32,6 +32,10 @@ struct Shell;
 impl Tool for Shell {
     fn name(&self) -> &'static str {
         "shell"
+    }
+
+    fn workspace_access(&self) -> WorkspaceAccess {
+        WorkspaceAccess::Commands
     }
 
     fn call<'a>(

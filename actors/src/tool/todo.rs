@@ -7,7 +7,7 @@ use ractor::rpc::CallResult;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
+use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput, WorkspaceAccess};
 use crate::storage::{StorageMsg, WriteBatch};
 
 /// Longest wait for the store when reading or saving the list.
@@ -33,6 +33,10 @@ struct TodoRead;
 impl Tool for TodoRead {
     fn name(&self) -> &'static str {
         "todo_read"
+    }
+
+    fn workspace_access(&self) -> WorkspaceAccess {
+        WorkspaceAccess::Read
     }
 
     fn call<'a>(
@@ -69,6 +73,10 @@ struct TodoWriteArgs {
 impl Tool for TodoWrite {
     fn name(&self) -> &'static str {
         "todo_write"
+    }
+
+    fn workspace_access(&self) -> WorkspaceAccess {
+        WorkspaceAccess::Read
     }
 
     fn call<'a>(

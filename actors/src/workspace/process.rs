@@ -6,18 +6,18 @@
 //! SIGKILLs the whole group. Nothing the command starts outlives it: when it exits, what is left
 //! of its group is killed too, as bubblewrap's PID namespace does on its own.
 //!
-//! Where bubblewrap works, the command runs inside it with the workspace bind-mounted at
-//! [`MOUNT`] and the rest of the host read-only. Elsewhere it runs on the host with the workspace
-//! as its directory, and [`MOUNT`] in the command text is rewritten to the host directory (and
-//! mapped back in the output) so commands written for the mount still work; [`sandbox_mode`]
-//! tells startup which, so it can warn that isolation is reduced.
+//! Where the jail is built ([`Jail`]), the command runs inside it with the workspace at
+//! [`MOUNT`]. With `workspace.sandbox: none` it runs on the host with the workspace as its
+//! directory, and [`MOUNT`] in the command text is rewritten to the host directory (and mapped
+//! back in the output) so commands written for the mount still work. Where the jail cannot be
+//! built, nothing runs: the error says why.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use nix::sys::signal::{killpg, Signal};
@@ -27,8 +27,9 @@ use tokio::process::Command;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::jail::{Isolation, Jail};
 use super::{Workspace, MOUNT};
-use crate::config::{ProcessLimits, SandboxChoice};
+use crate::config::ProcessLimits;
 
 mod cgroup;
 
@@ -42,37 +43,11 @@ const DRAIN_GRACE: Duration = Duration::from_millis(500);
 /// Bytes read from a pipe at a time.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// bubblewrap's options before the workspace bind: the host read-only, fresh `/dev`, `/proc`
-/// and `/tmp`, and an empty `/mnt` to hold the mount point.
-const BWRAP_BASE: &[&str] = &[
-    "--ro-bind",
-    "/",
-    "/",
-    "--dev",
-    "/dev",
-    "--proc",
-    "/proc",
-    "--tmpfs",
-    "/tmp",
-    "--tmpfs",
-    "/mnt",
-];
-
-/// bubblewrap's options after the workspace bind.
-const BWRAP_TAIL: &[&str] = &[
-    "--chdir",
-    MOUNT,
-    "--unshare-pid",
-    "--die-with-parent",
-    "--new-session",
-    "--",
-];
-
 /// Where commands run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SandboxMode {
-    /// Inside bubblewrap: only the workspace is writable, and it is at [`MOUNT`].
-    Bubblewrap,
+    /// Inside the jail: only the workspace (at [`MOUNT`]) and `/tmp` are writable.
+    Jail,
     /// On the host, in the workspace directory: isolation is reduced to the environment and the
     /// process group.
     Host,
@@ -99,22 +74,20 @@ pub struct CommandSpec {
     /// Names of the variables the command gets from `env_source`; all others are dropped.
     pub env_passthrough: Vec<String>,
     pub env_source: EnvSource,
-    /// `None` picks [`sandbox_mode`]; tests force a mode. Forcing bubblewrap where it does not
-    /// work is an error, never a silent fallback.
-    pub sandbox: Option<SandboxMode>,
-    /// Whether the command may use the network (off needs bubblewrap).
-    pub network: bool,
+    /// What the command runs in.
+    pub jail: Arc<Jail>,
     pub limits: ProcessLimits,
 }
 
 impl CommandSpec {
-    /// A command with the server's environment as the source and the detected sandbox.
+    /// A command with the server's environment as the source and default limits.
     pub fn new(
         command: impl Into<String>,
         workspace: Workspace,
         timeout: Duration,
         max_output_chars: usize,
         env_passthrough: Vec<String>,
+        jail: Arc<Jail>,
     ) -> Self {
         Self {
             command: command.into(),
@@ -123,8 +96,7 @@ impl CommandSpec {
             max_output_chars,
             env_passthrough,
             env_source: EnvSource::Process,
-            sandbox: None,
-            network: true,
+            jail,
             limits: ProcessLimits::default(),
         }
     }
@@ -150,56 +122,6 @@ pub struct CommandOutcome {
     pub mode: SandboxMode,
 }
 
-/// Which mode commands run in here: bubblewrap if it is on `PATH` and works, else the host.
-/// Probed once per process.
-pub fn sandbox_mode() -> SandboxMode {
-    if bwrap().is_some() {
-        SandboxMode::Bubblewrap
-    } else {
-        SandboxMode::Host
-    }
-}
-
-/// The mode `workspace.sandbox` asks for: `auto` detects, `bwrap` is an error where bubblewrap
-/// does not work, `none` is the host.
-pub fn sandbox_mode_for(choice: SandboxChoice) -> Result<SandboxMode, String> {
-    match choice {
-        SandboxChoice::Auto => Ok(sandbox_mode()),
-        SandboxChoice::None => Ok(SandboxMode::Host),
-        SandboxChoice::Bwrap => match sandbox_mode() {
-            SandboxMode::Bubblewrap => Ok(SandboxMode::Bubblewrap),
-            SandboxMode::Host => Err(
-                "workspace.sandbox is bwrap, but bubblewrap is not installed or does not work \
-                 here (apt-get install bubblewrap), or set workspace.sandbox: auto"
-                    .into(),
-            ),
-        },
-    }
-}
-
-/// Warnings about reduced isolation for this mode and network setting.
-pub fn isolation_warnings(mode: SandboxMode, network: bool) -> Vec<&'static str> {
-    let mut warnings = Vec::new();
-    if mode == SandboxMode::Host {
-        warnings.push(
-            "commands run on the host without bubblewrap: isolation is reduced to the \
-             environment, the process group and resource limits",
-        );
-        if !network {
-            warnings.push("workspace.network is false, but without bubblewrap commands can still reach the network");
-        }
-    }
-    let root = std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false);
-    if !cgroup::available() && root {
-        warnings.push(
-            "no writable pids cgroup: workspace.limits.processes is not enforced for commands run as root",
-        );
-    }
-    warnings
-}
-
 /// `ulimit` lines that put the limits on the shell and everything it starts. Hard and soft
 /// together, so a command cannot raise them again.
 fn limit_prelude(limits: &ProcessLimits) -> String {
@@ -216,91 +138,78 @@ fn limit_prelude(limits: &ProcessLimits) -> String {
     .join("; ")
 }
 
-/// bubblewrap's path, if it is on `PATH` and a probe run with the options commands use works
-/// (it can fail in containers that forbid namespaces).
-fn bwrap() -> Option<&'static Path> {
-    static BWRAP: OnceLock<Option<PathBuf>> = OnceLock::new();
-    BWRAP
-        .get_or_init(|| {
-            let path = find_on_path("bwrap")?;
-            let probe = std::process::Command::new(&path)
-                .args(BWRAP_BASE)
-                .args(["--unshare-pid", "--die-with-parent", "--new-session", "--"])
-                .arg("true")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-            match probe {
-                Ok(status) if status.success() => Some(path),
-                _ => None,
-            }
-        })
-        .as_deref()
-}
-
 /// bash's path, found on the server's `PATH` (commands may get another `PATH`, or none).
 fn bash() -> &'static Path {
     static BASH: OnceLock<PathBuf> = OnceLock::new();
     BASH.get_or_init(|| find_on_path("bash").unwrap_or_else(|| PathBuf::from("/bin/bash")))
 }
 
-fn find_on_path(program: &str) -> Option<PathBuf> {
+pub(super) fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
 }
 
-/// Builds the command for `mode`. The one place a process is configured, so resource limits and
-/// network policy can be added here.
-fn build(spec: &CommandSpec, mode: SandboxMode) -> io::Result<(Command, Option<PidsCgroup>)> {
+/// Builds the command: in the jail, or on the host when the operator chose so. The one place
+/// a process is configured.
+fn build(spec: &CommandSpec) -> io::Result<(Command, Option<PidsCgroup>, SandboxMode)> {
     let root = spec.workspace.root();
     let prelude = limit_prelude(&spec.limits);
-    let (inner, home) = match mode {
-        SandboxMode::Bubblewrap => {
-            let bwrap = bwrap().ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::Unsupported,
-                    "bubblewrap is not installed or does not work here",
-                )
-            })?;
-            let mut command = Command::new(bwrap);
-            command.args(BWRAP_BASE).arg("--bind").arg(root).arg(MOUNT);
-            if !spec.network {
-                command.arg("--unshare-net");
-            }
-            command
-                .args(BWRAP_TAIL)
-                .arg(bash())
-                .arg("-c")
-                .arg(format!("{prelude}\n{}", spec.command));
-            (command, PathBuf::from(MOUNT))
+    let (program, args, fds, jail_env, home, mode) = match spec.jail.isolation() {
+        Isolation::Jailed => {
+            let script = format!("{prelude}\n{}", spec.command);
+            let wrapped = spec
+                .jail
+                .wrap(root, vec!["/bin/bash".into(), "-c".into(), script.into()])
+                .map_err(io::Error::other)?;
+            (
+                wrapped.program,
+                wrapped.args,
+                wrapped.fds,
+                wrapped.env,
+                PathBuf::from(MOUNT),
+                SandboxMode::Jail,
+            )
         }
-        SandboxMode::Host => {
-            let mut command = Command::new(bash());
+        Isolation::Host => {
             let text = spec.command.replace(MOUNT, &root.to_string_lossy());
-            command.arg("-c").arg(format!("{prelude}\n{text}"));
-            (command, root.to_path_buf())
+            (
+                bash().to_path_buf(),
+                vec!["-c".into(), format!("{prelude}\n{text}").into()],
+                Vec::new(),
+                Vec::new(),
+                root.to_path_buf(),
+                SandboxMode::Host,
+            )
+        }
+        Isolation::Unavailable(reason) => {
+            return Err(io::Error::new(io::ErrorKind::Unsupported, reason.clone()))
         }
     };
     // Where a pids cgroup can be made, the command joins it before anything else runs.
     let cgroup = PidsCgroup::create(spec.limits.processes);
     let mut command = match &cgroup {
-        None => inner,
+        None => {
+            let mut command = Command::new(&program);
+            command.args(&args);
+            command
+        }
         Some(cgroup) => {
-            let inner = inner.as_std();
             let mut wrapped = Command::new("/bin/sh");
             wrapped
                 .arg("-c")
                 .arg(cgroup::JOIN)
                 .arg("sh")
                 .arg(cgroup.dir())
-                .arg(inner.get_program())
-                .args(inner.get_args());
+                .arg(&program)
+                .args(&args);
             wrapped
         }
     };
+    if !fds.is_empty() {
+        command_fds::CommandFdExt::fd_mappings(&mut command, fds).map_err(io::Error::other)?;
+    }
     command.env_clear();
     for name in &spec.env_passthrough {
         let value = match &spec.env_source {
@@ -311,6 +220,8 @@ fn build(spec: &CommandSpec, mode: SandboxMode) -> io::Result<(Command, Option<P
             command.env(name, value);
         }
     }
+    // The jail's own PATH and proxy variables win over passed-through ones.
+    command.envs(jail_env);
     command
         .env("HOME", &home)
         .env("PWD", &home)
@@ -320,15 +231,14 @@ fn build(spec: &CommandSpec, mode: SandboxMode) -> io::Result<(Command, Option<P
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    Ok((command, cgroup))
+    Ok((command, cgroup, mode))
 }
 
 /// Starts a long-lived process in the sandbox `spec` describes (`spec.command` run by bash),
 /// with stdin and stdout piped for a line protocol, stderr discarded, and `env` added to the
 /// passed-through environment. The caller owns the child (killed when dropped).
 pub fn spawn_interactive(spec: &CommandSpec, env: &[(&str, &str)]) -> io::Result<Interactive> {
-    let mode = spec.sandbox.unwrap_or_else(sandbox_mode);
-    let (mut command, cgroup) = build(spec, mode)?;
+    let (mut command, cgroup, _) = build(spec)?;
     for (name, value) in env {
         command.env(name, value);
     }
@@ -440,8 +350,7 @@ pub async fn run_command(
     spec: CommandSpec,
     cancel: &CancellationToken,
 ) -> io::Result<CommandOutcome> {
-    let mode = spec.sandbox.unwrap_or_else(sandbox_mode);
-    let (mut command, _cgroup) = build(&spec, mode)?;
+    let (mut command, _cgroup, mode) = build(&spec)?;
     let started = Instant::now();
     let mut child = command.spawn()?;
     let group = GroupKiller(

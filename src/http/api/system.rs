@@ -28,19 +28,12 @@ pub async fn health(ctx: TenantCtx) -> Result<Response, ApiError> {
         "uptime_s": app.started.elapsed().as_secs(),
         "sessions_live": sessions_live,
         "auth": if app.auth.is_some() { "tokens" } else { "none" },
-        "sandbox": sandbox_name(app.sandbox),
+        "sandbox": app.isolation.sandbox,
+        "isolation": app.isolation,
         "chat_model": app.chat_model(),
-        "warnings": app.isolation_warnings,
+        "warnings": app.isolation.not_isolated,
     }))
     .into_response())
-}
-
-/// How `sandbox` is shown in health and boot replies.
-pub fn sandbox_name(mode: okcvm_actors::workspace::SandboxMode) -> &'static str {
-    match mode {
-        okcvm_actors::workspace::SandboxMode::Bubblewrap => "bubblewrap",
-        okcvm_actors::workspace::SandboxMode::Host => "none",
-    }
 }
 
 /// `GET /api/openapi.json`

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tokio::sync::OwnedMutexGuard;
 
 use super::{evaluate, Browsers, Context, COMMAND_TIMEOUT};
-use crate::tool::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
+use crate::tool::{parse_args, Tool, ToolContext, ToolError, ToolOutput, WorkspaceAccess};
 
 /// How long a click may take to start a navigation before the page counts as settled.
 const NAVIGATION_GRACE: Duration = Duration::from_millis(600);
@@ -332,6 +332,10 @@ impl Tool for Visit {
         "browser_visit"
     }
 
+    fn workspace_access(&self) -> WorkspaceAccess {
+        WorkspaceAccess::Read
+    }
+
     fn call<'a>(
         &'a self,
         ctx: &'a ToolContext,
@@ -430,6 +434,10 @@ impl Tool for State {
         "browser_state"
     }
 
+    fn workspace_access(&self) -> WorkspaceAccess {
+        WorkspaceAccess::Read
+    }
+
     fn call<'a>(
         &'a self,
         ctx: &'a ToolContext,
@@ -488,6 +496,10 @@ struct ClickArgs {
 impl Tool for Click {
     fn name(&self) -> &'static str {
         "browser_click"
+    }
+
+    fn workspace_access(&self) -> WorkspaceAccess {
+        WorkspaceAccess::Read
     }
 
     fn call<'a>(
@@ -551,6 +563,10 @@ struct InputArgs {
 impl Tool for Input {
     fn name(&self) -> &'static str {
         "browser_input"
+    }
+
+    fn workspace_access(&self) -> WorkspaceAccess {
+        WorkspaceAccess::Read
     }
 
     fn call<'a>(
@@ -625,6 +641,10 @@ struct FindArgs {
 impl Tool for Find {
     fn name(&self) -> &'static str {
         "browser_find"
+    }
+
+    fn workspace_access(&self) -> WorkspaceAccess {
+        WorkspaceAccess::Read
     }
 
     fn call<'a>(
@@ -718,6 +738,10 @@ impl Tool for Scroll {
         } else {
             "browser_scroll_up"
         }
+    }
+
+    fn workspace_access(&self) -> WorkspaceAccess {
+        WorkspaceAccess::Read
     }
 
     fn call<'a>(

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{blocking, check_opened, io_failure, mark_read, open, path_error};
-use crate::tool::{parse_args, Tool, ToolContext, ToolError, ToolImage, ToolOutput};
+use crate::tool::{
+    parse_args, Tool, ToolContext, ToolError, ToolImage, ToolOutput, WorkspaceAccess,
+};
 
 /// Lines returned when the call gives no `limit`.
 const DEFAULT_LIMIT: usize = 100;
@@ -32,6 +34,10 @@ pub(super) struct ReadFile;
 impl Tool for ReadFile {
     fn name(&self) -> &'static str {
         "read_file"
+    }
+
+    fn workspace_access(&self) -> WorkspaceAccess {
+        WorkspaceAccess::Read
     }
 
     fn call<'a>(

@@ -90,7 +90,8 @@ async fn long_output_is_cut_with_a_notice() {
     let ctx = context_in(dir.path()).await;
     let out = run(&ctx, "print('x' * 25000)").await;
     assert!(
-        out.text.contains("[output cut: 25000 characters in all"),
+        // The printed line and its newline.
+        out.text.contains("[output cut: 25001 characters in all"),
         "{}",
         &out.text[out.text.len() - 100..]
     );
@@ -146,5 +147,79 @@ async fn a_pil_image_as_the_cells_value_is_saved_and_returned() {
     .await;
     assert_eq!(out.images.len(), 1, "{}", out.text);
     assert!(out.images[0].data_base64.starts_with("iVBORw0KGgo"));
+    ctx.kernels.stop(&ctx.session);
+}
+
+#[tokio::test]
+async fn a_flood_written_past_the_kernels_streams_is_bounded_and_the_kernel_keeps_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context_in(dir.path()).await;
+    // 40 MB to the original stdout and to the descriptor: only the bound comes back.
+    let out = IPython
+        .call(
+            &ctx,
+            json!({"code": "import os, sys\nchunk = 'y' * (1 << 20)\nfor _ in range(20):\n    sys.__stdout__.write(chunk)\nfor _ in range(20):\n    os.write(1, chunk.encode())\nprint('printed')"}),
+        )
+        .await
+        .unwrap();
+    assert!(out.text.starts_with("printed\n"), "{:.200}", out.text);
+    assert!(out.text.chars().count() < 10_200);
+    assert!(
+        out.text.contains("[output cut: 41943048 characters in all"),
+        "{}",
+        &out.text[out.text.len() - 100..]
+    );
+    // Writing straight into the kernel's answer channel (320 MB) is taken as a broken kernel,
+    // read and dropped, never buffered whole.
+    let flooded = IPython
+        .call(
+            &ctx,
+            json!({"code": "import os\nfor fd in range(3, 8):\n    try:\n        os.write(fd, b'z' * (64 << 20))\n    except OSError:\n        pass"}),
+        )
+        .await;
+    match flooded {
+        Err(ToolError::Failed(message)) => {
+            assert!(message.contains("more than an answer can be"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let again = run(&ctx, "1 + 1").await;
+    assert_eq!(again.text, "Out: 2");
+    ctx.kernels.stop(&ctx.session);
+}
+
+#[tokio::test]
+async fn output_written_to_the_descriptors_by_programs_is_part_of_the_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context_in(dir.path()).await;
+    let out = run(
+        &ctx,
+        "import os\nprint('first', flush=True)\nos.system('echo from a program')",
+    )
+    .await;
+    assert_eq!(out.text, "first\nfrom a program\nOut: 0");
+    ctx.kernels.stop(&ctx.session);
+}
+
+#[tokio::test]
+async fn a_timed_out_cell_leaves_no_process_it_started_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = context_in(dir.path()).await;
+    let mut settings = (*ctx.settings).clone();
+    settings.workspace.python_timeout_s = 1.0;
+    ctx.settings = Arc::new(settings);
+    let out = run(
+        &ctx,
+        "import subprocess, time\nsubprocess.Popen(['sleep', '1000'])\nsubprocess.Popen(['sh', '-c', 'setsid sleep 1001 &'])\nkept = 1\ntime.sleep(30)",
+    )
+    .await;
+    assert!(out.text.contains("KeyboardInterrupt"), "{}", out.text);
+    let left = run(
+        &ctx,
+        "import os\nsorted(open(f'/proc/{p}/cmdline').read().replace(chr(0), ' ').strip() for p in os.listdir('/proc') if p.isdigit() and open(f'/proc/{p}/cmdline').read().startswith('sleep'))",
+    )
+    .await;
+    assert_eq!(left.text, "Out: []");
+    assert_eq!(run(&ctx, "kept").await.text, "Out: 1");
     ctx.kernels.stop(&ctx.session);
 }

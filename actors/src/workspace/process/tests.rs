@@ -2,17 +2,13 @@ use std::time::Duration;
 
 use super::*;
 
-const BOTH: [SandboxMode; 2] = [SandboxMode::Host, SandboxMode::Bubblewrap];
+const BOTH: [SandboxMode; 2] = [SandboxMode::Host, SandboxMode::Jail];
 
-/// Fails (never skips) a test of the sandbox where bubblewrap does not work.
-fn require(mode: SandboxMode) {
-    if mode == SandboxMode::Bubblewrap {
-        assert_eq!(
-            sandbox_mode(),
-            SandboxMode::Bubblewrap,
-            "bubblewrap is not on PATH or does not work here: install it (apt-get install \
-             bubblewrap) to run the sandbox tests"
-        );
+/// The jail (without a network; it fails, never skips, where it cannot be built), or the host.
+fn jail_for(mode: SandboxMode, dir: &Path) -> Arc<Jail> {
+    match mode {
+        SandboxMode::Jail => crate::workspace::jail::test_jail(dir),
+        SandboxMode::Host => Arc::new(Jail::host()),
     }
 }
 
@@ -24,7 +20,7 @@ fn workspace() -> (tempfile::TempDir, Workspace) {
 
 /// A spec with a fixed environment source, so no test reads the real environment.
 fn spec(ws: &Workspace, mode: SandboxMode, command: &str) -> CommandSpec {
-    require(mode);
+    let run_dir = ws.root().parent().unwrap_or(ws.root()).join("run");
     CommandSpec {
         command: command.to_owned(),
         workspace: ws.clone(),
@@ -35,8 +31,7 @@ fn spec(ws: &Workspace, mode: SandboxMode, command: &str) -> CommandSpec {
             "PATH".to_owned(),
             "/usr/local/bin:/usr/bin:/bin".to_owned(),
         )])),
-        sandbox: Some(mode),
-        network: true,
+        jail: jail_for(mode, &run_dir),
         limits: ProcessLimits::default(),
     }
 }
@@ -125,11 +120,14 @@ async fn the_environment_holds_only_passed_through_variables() {
             "{mode:?}"
         );
         assert!(!outcome.output.contains("hunter2"));
-        assert!(
-            outcome.output.contains("PATH=/usr/bin:/bin\n"),
-            "{}",
-            outcome.output
-        );
+        // The jail has its own PATH (the host's may name folders it does not have).
+        let path = match mode {
+            SandboxMode::Host => "PATH=/usr/bin:/bin\n",
+            SandboxMode::Jail => {
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+            }
+        };
+        assert!(outcome.output.contains(path), "{}", outcome.output);
         assert!(
             outcome.output.contains("HOME=/mnt/okcomputer\n"),
             "{}",
@@ -164,7 +162,7 @@ async fn inside_bubblewrap_nothing_but_the_workspace_is_writable() {
          wrote-usr; touch /tmp/scratch && echo wrote-tmp",
         beside.display()
     );
-    let outcome = run(spec(&ws, SandboxMode::Bubblewrap, &command)).await;
+    let outcome = run(spec(&ws, SandboxMode::Jail, &command)).await;
     assert_eq!(outcome.output, "wrote-tmp\n");
     assert!(!beside.exists());
     assert!(!Path::new("/usr/okcvm-probe").exists());
@@ -243,16 +241,14 @@ async fn host_paths_in_the_output_are_shown_as_the_mount() {
 }
 
 #[tokio::test]
-async fn without_network_a_sandboxed_command_cannot_connect_even_to_loopback() {
+async fn a_jailed_command_cannot_connect_to_the_hosts_loopback() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (_dir, ws) = workspace();
     let probe = format!("echo hi > /dev/tcp/127.0.0.1/{port} && echo connected");
-    let open = run(spec(&ws, SandboxMode::Bubblewrap, &probe)).await;
+    let open = run(spec(&ws, SandboxMode::Host, &probe)).await;
     assert!(open.output.contains("connected"), "{open:?}");
-    let mut closed = spec(&ws, SandboxMode::Bubblewrap, &probe);
-    closed.network = false;
-    let closed = run(closed).await;
+    let closed = run(spec(&ws, SandboxMode::Jail, &probe)).await;
     assert!(!closed.output.contains("connected"), "{closed:?}");
     assert_ne!(closed.exit_code, Some(0));
 }
@@ -299,7 +295,7 @@ async fn memory_beyond_the_limit_is_refused_to_the_command() {
 #[tokio::test]
 async fn a_busy_loop_is_stopped_at_the_cpu_limit_before_the_timeout() {
     let (_dir, ws) = workspace();
-    let mut spin = spec(&ws, SandboxMode::Bubblewrap, "while :; do :; done");
+    let mut spin = spec(&ws, SandboxMode::Jail, "while :; do :; done");
     spin.limits.cpu_seconds = 1;
     spin.timeout = Duration::from_secs(20);
     let outcome = run(spin).await;
@@ -315,7 +311,7 @@ async fn the_limits_cannot_be_raised_by_the_command() {
     let (_dir, ws) = workspace();
     let mut raise = spec(
         &ws,
-        SandboxMode::Bubblewrap,
+        SandboxMode::Jail,
         "ulimit -f unlimited && echo raised; ulimit -f",
     );
     raise.limits.file_size_mb = 1;
@@ -324,21 +320,16 @@ async fn the_limits_cannot_be_raised_by_the_command() {
     assert!(outcome.output.contains("1024"), "{outcome:?}");
 }
 
-#[test]
-fn a_required_sandbox_that_works_is_chosen_and_none_means_the_host() {
-    use crate::config::SandboxChoice;
-    require(SandboxMode::Bubblewrap);
-    assert_eq!(
-        sandbox_mode_for(SandboxChoice::Bwrap),
-        Ok(SandboxMode::Bubblewrap)
-    );
-    assert_eq!(sandbox_mode_for(SandboxChoice::None), Ok(SandboxMode::Host));
-    assert_eq!(
-        sandbox_mode_for(SandboxChoice::Auto),
-        Ok(SandboxMode::Bubblewrap)
-    );
-    assert!(isolation_warnings(SandboxMode::Bubblewrap, false).is_empty());
-    assert_eq!(isolation_warnings(SandboxMode::Host, false).len(), 2);
+#[tokio::test]
+async fn where_the_jail_cannot_be_built_commands_are_refused_with_the_reason() {
+    let (_dir, ws) = workspace();
+    let mut refused = spec(&ws, SandboxMode::Host, "echo ran");
+    refused.jail = Arc::new(Jail::unavailable("no user namespaces here"));
+    let error = run_command(refused, &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::Unsupported);
+    assert_eq!(error.to_string(), "no user namespaces here");
 }
 
 #[tokio::test]
@@ -352,7 +343,7 @@ async fn a_fork_bomb_is_held_to_the_process_limit_and_leaves_nothing_behind() {
     let marker = unique_marker("bomb");
     let mut bomb = spec(
         &ws,
-        SandboxMode::Bubblewrap,
+        SandboxMode::Jail,
         &format!("# {marker}\nb() {{ b | b & }}; b; sleep 2"),
     );
     bomb.limits.processes = 64;
@@ -373,7 +364,7 @@ async fn a_gigabyte_of_output_is_read_to_the_end_but_only_the_cap_is_kept() {
     let (_dir, ws) = workspace();
     let mut flood = spec(
         &ws,
-        SandboxMode::Bubblewrap,
+        SandboxMode::Jail,
         "head -c 1000000000 /dev/zero | tr '\\0' 'x'",
     );
     flood.timeout = Duration::from_secs(120);

@@ -1,0 +1,418 @@
+//! The jail agent code runs in (shell commands, the Python interpreter, anything they start).
+//!
+//! Built with bubblewrap, the same way whether the server runs as root or not:
+//! - a user namespace with an unprivileged uid and gid inside ([`SANDBOX_UID`]) and every
+//!   capability dropped, a new session, and its own pid, ipc, uts, cgroup and network
+//!   namespaces, with its own `/proc`;
+//! - a seccomp filter ([`seccomp`]) refusing mounts, tracing, keyrings, BPF, kernel modules,
+//!   namespaces and the rest of the administrative surface;
+//! - a minimal read-only root ([`rootfs`]): `/usr` and its links, a few files of `/etc`,
+//!   generated `passwd`, `group` and `hosts`, a size-limited `/tmp`, a minimal `/dev`; the
+//!   session's workspace read-write at [`MOUNT`]; nothing else of the host;
+//! - no network but its own loopback. With `workspace.network: proxy`, [`bridge`] (the
+//!   server's own binary, run first inside the jail) listens on that loopback at
+//!   [`PROXY_PORT`] and hands each connection to the server's guarded proxy over a Unix
+//!   socket, and the usual proxy variables point there.
+//!
+//! [`Jail::prepare`] decides once, at start, what commands run in: the jail (probed with a
+//! real command), the host (`workspace.sandbox: none`, which the operator chose), or nothing
+//! (the jail cannot be built here: sandboxed work is refused with the reason, never run with
+//! less isolation).
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use crate::config::{NetworkChoice, SandboxChoice, WorkspaceSettings};
+
+pub mod bridge;
+mod rootfs;
+pub mod seccomp;
+
+pub use super::MOUNT;
+
+/// The uid and gid agent code has inside the jail.
+pub const SANDBOX_UID: u32 = 1000;
+
+/// Where, on the jail's own loopback, the bridge to the proxy listens.
+pub const PROXY_PORT: u16 = 3128;
+
+/// The folder inside the jail holding the bridge program and the proxy's socket.
+const RUN_DIR_IN_JAIL: &str = "/run/okcvm";
+
+/// `PATH` inside the jail.
+const JAIL_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The child file descriptor carrying bubblewrap's options.
+const ARGS_FD: i32 = 19;
+
+/// The first child file descriptor used for seccomp programs (clear of stdio and of the ones
+/// Chromium's DevTools pipe uses).
+const SECCOMP_FD: i32 = 20;
+
+/// What agent code runs in here, decided once when the server starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Isolation {
+    /// The jail.
+    Jailed,
+    /// The host, because `workspace.sandbox: none` says so.
+    Host,
+    /// Nothing: the jail cannot be built here, for the reason given. Sandboxed work is refused.
+    Unavailable(String),
+}
+
+/// What is and is not isolated (see [`Jail::report`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IsolationReport {
+    /// `bubblewrap`, `none` (the operator chose the host) or `unavailable`.
+    pub sandbox: &'static str,
+    /// `proxy`, `off` or `host`.
+    pub network: &'static str,
+    /// What the jail holds.
+    pub isolated: Vec<String>,
+    /// What it does not: shown as warnings.
+    pub not_isolated: Vec<String>,
+}
+
+/// What startup needs to build the jail.
+#[derive(Debug, Clone)]
+pub struct JailSetup {
+    pub sandbox: SandboxChoice,
+    pub network: NetworkChoice,
+    /// A private folder of the server's (under the data directory) for generated files.
+    pub run_dir: PathBuf,
+    /// The proxy's Unix socket, when the network goes through it.
+    pub proxy_socket: Option<PathBuf>,
+    /// The bridge program (the server's binary), needed for the proxy.
+    pub helper: Option<PathBuf>,
+    /// Size of the jail's `/tmp`, bytes.
+    pub tmp_bytes: u64,
+}
+
+impl JailSetup {
+    /// The setup the workspace settings describe, with the proxy's socket if one runs.
+    pub fn from_settings(
+        settings: &WorkspaceSettings,
+        run_dir: PathBuf,
+        proxy_socket: Option<PathBuf>,
+    ) -> Self {
+        Self {
+            sandbox: settings.sandbox,
+            network: settings.network,
+            run_dir,
+            proxy_socket,
+            helper: settings.jail_helper.clone(),
+            tmp_bytes: settings.tmp_mb.saturating_mul(1 << 20),
+        }
+    }
+}
+
+/// The jail, ready to wrap commands. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Jail {
+    isolation: Isolation,
+    bwrap: PathBuf,
+    /// Options every jailed process gets before its own (root, namespaces, limits).
+    base: Vec<OsString>,
+    /// The compiled seccomp programs.
+    seccomp: Vec<Vec<u8>>,
+    /// Whether commands reach the proxy, and through what.
+    proxy: Option<Proxied>,
+}
+
+#[derive(Debug, Clone)]
+struct Proxied {
+    socket: PathBuf,
+    helper: PathBuf,
+}
+
+/// A jailed program: what to run on the host, and the descriptors it must inherit.
+pub(crate) struct Wrapped {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+    pub env: Vec<(&'static str, String)>,
+    pub fds: Vec<command_fds::FdMapping>,
+}
+
+impl Jail {
+    /// Builds the jail `setup` asks for and proves it works with a real command, or says why
+    /// it cannot be built.
+    pub fn prepare(setup: &JailSetup) -> Self {
+        let mut jail = Self {
+            isolation: Isolation::Host,
+            bwrap: PathBuf::new(),
+            base: Vec::new(),
+            seccomp: Vec::new(),
+            proxy: None,
+        };
+        if setup.sandbox == SandboxChoice::None {
+            return jail;
+        }
+        jail.isolation = match jail.build(setup) {
+            Ok(()) => Isolation::Jailed,
+            Err(reason) => Isolation::Unavailable(reason),
+        };
+        jail
+    }
+
+    /// A jail that runs everything on the host (tests, and `workspace.sandbox: none`).
+    pub fn host() -> Self {
+        Self::prepare(&JailSetup {
+            sandbox: SandboxChoice::None,
+            network: NetworkChoice::Off,
+            run_dir: PathBuf::new(),
+            proxy_socket: None,
+            helper: None,
+            tmp_bytes: 0,
+        })
+    }
+
+    /// A jail that refuses everything, for the reason given (tests of that path).
+    #[cfg(test)]
+    pub(crate) fn unavailable(reason: &str) -> Self {
+        let mut jail = Self::host();
+        jail.isolation = Isolation::Unavailable(reason.to_owned());
+        jail
+    }
+
+    fn build(&mut self, setup: &JailSetup) -> Result<(), String> {
+        self.bwrap = super::process::find_on_path("bwrap").ok_or(
+            "bubblewrap is not installed (Debian: apt-get install bubblewrap); to run agent \
+             code on the host instead, set workspace.sandbox: none (trusted machines only)",
+        )?;
+        self.seccomp = seccomp::programs()?;
+        let etc = rootfs::generate_etc(&setup.run_dir)
+            .map_err(|e| format!("cannot write the jail's /etc files: {e}"))?;
+        self.base = rootfs::base_args(&etc, setup.tmp_bytes);
+        if setup.network == NetworkChoice::Proxy {
+            let socket = setup
+                .proxy_socket
+                .clone()
+                .ok_or("the network proxy is not running")?;
+            let helper = setup.helper.clone().ok_or(
+                "workspace.network is proxy, but no bridge program was given to reach the proxy \
+                 from inside the jail",
+            )?;
+            self.proxy = Some(Proxied { socket, helper });
+        }
+        self.probe()
+    }
+
+    /// Runs `true` in the jail (with the bridge, when there is one), so a machine that cannot
+    /// build it is found at start rather than on the first command.
+    fn probe(&self) -> Result<(), String> {
+        let probe_dir = std::env::temp_dir();
+        let wrapped = self.wrap(&probe_dir, vec!["/bin/true".into()])?;
+        let output = std::process::Command::new(&wrapped.program)
+            .args(&wrapped.args)
+            .env_clear()
+            .envs(wrapped.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .fd_mappings_std(wrapped.fds)?
+            .output()
+            .map_err(|e| format!("bubblewrap cannot run: {e}"))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let said = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        Err(format!(
+            "bubblewrap could not build the jail ({}): user namespaces may be disabled on this \
+             machine (sysctl kernel.unprivileged_userns_clone / user.max_user_namespaces, or a \
+             container that forbids them); to run agent code on the host instead, set \
+             workspace.sandbox: none (trusted machines only)",
+            if said.is_empty() {
+                output.status.to_string()
+            } else {
+                said
+            }
+        ))
+    }
+
+    pub fn isolation(&self) -> &Isolation {
+        &self.isolation
+    }
+
+    /// What is and is not isolated, in words, for the startup log and `/api/health`.
+    pub fn report(&self) -> IsolationReport {
+        match &self.isolation {
+            Isolation::Jailed => IsolationReport {
+                sandbox: "bubblewrap",
+                network: if self.proxied() { "proxy" } else { "off" },
+                isolated: vec![
+                    format!(
+                        "agent code runs as uid {SANDBOX_UID} in its own user, pid, ipc, uts, cgroup and network namespaces, with no capabilities and a seccomp filter"
+                    ),
+                    "it sees /usr, a few files of /etc, its own workspace and a private /tmp; nothing else of the host".into(),
+                    if self.proxied() {
+                        "its only network is outbound HTTP(S) through the server's proxy, under the network guard".into()
+                    } else {
+                        "it has no network".into()
+                    },
+                ],
+                not_isolated: Vec::new(),
+            },
+            Isolation::Host => IsolationReport {
+                sandbox: "none",
+                network: "host",
+                isolated: vec![
+                    "agent code gets a scrubbed environment, its own process group and resource limits".into(),
+                ],
+                not_isolated: vec![
+                    "workspace.sandbox is none: agent code runs on the host as the server's user, and can read and write what that user can, including the data directory and the network".into(),
+                ],
+            },
+            Isolation::Unavailable(reason) => IsolationReport {
+                sandbox: "unavailable",
+                network: "off",
+                isolated: Vec::new(),
+                not_isolated: vec![format!(
+                    "the jail cannot be built, so shell commands and Python are refused: {reason}"
+                )],
+            },
+        }
+    }
+
+    /// Whether commands reach the network through the proxy.
+    pub fn proxied(&self) -> bool {
+        self.proxy.is_some()
+    }
+
+    /// `argv` (a program and its arguments, as seen inside the jail) wrapped to run in the jail
+    /// with `workspace` (a host folder) at [`MOUNT`].
+    pub(crate) fn wrap(&self, workspace: &Path, argv: Vec<OsString>) -> Result<Wrapped, String> {
+        // The options go through a descriptor, so the jail's own /proc/1/cmdline shows none of
+        // the host's paths.
+        let mut args = self.base.clone();
+        let mut fds = Vec::new();
+        for (i, program) in self.seccomp.iter().enumerate() {
+            let child_fd = SECCOMP_FD + i32::try_from(i).unwrap_or(0);
+            fds.push(command_fds::FdMapping {
+                parent_fd: sealed_fd(program)
+                    .map_err(|e| format!("cannot pass the seccomp filter: {e}"))?,
+                child_fd,
+            });
+            args.push("--add-seccomp-fd".into());
+            args.push(child_fd.to_string().into());
+        }
+        let mut env = vec![("PATH", JAIL_PATH.to_owned())];
+        if let Some(proxy) = &self.proxy {
+            let helper = format!("{RUN_DIR_IN_JAIL}/bridge");
+            let socket = format!("{RUN_DIR_IN_JAIL}/proxy.sock");
+            args.extend(
+                [
+                    "--ro-bind".into(),
+                    proxy.helper.clone().into_os_string(),
+                    helper.clone().into(),
+                    "--ro-bind".into(),
+                    proxy.socket.clone().into_os_string(),
+                    socket.clone().into(),
+                ]
+                .into_iter(),
+            );
+            let url = format!("http://127.0.0.1:{PROXY_PORT}");
+            for name in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
+                env.push((name, url.clone()));
+            }
+            for name in ["NO_PROXY", "no_proxy"] {
+                env.push((name, "localhost,127.0.0.1,::1".to_owned()));
+            }
+            args.extend(workspace_args(workspace));
+            args.extend([
+                helper.into(),
+                bridge::COMMAND.into(),
+                PROXY_PORT.to_string().into(),
+                socket.into(),
+                "--".into(),
+            ]);
+        } else {
+            args.extend(workspace_args(workspace));
+        }
+        let split = args.iter().position(|a| a == "--").unwrap_or(args.len());
+        let command: Vec<OsString> = args.split_off(split + 1);
+        args.pop();
+        let mut options = Vec::new();
+        for arg in &args {
+            options.extend_from_slice(arg.as_encoded_bytes());
+            options.push(0);
+        }
+        fds.push(command_fds::FdMapping {
+            parent_fd: sealed_fd(&options)
+                .map_err(|e| format!("cannot pass the jail's options: {e}"))?,
+            child_fd: ARGS_FD,
+        });
+        let mut outer: Vec<OsString> =
+            vec!["--args".into(), ARGS_FD.to_string().into(), "--".into()];
+        outer.extend(command);
+        outer.extend(argv);
+        Ok(Wrapped {
+            program: self.bwrap.clone(),
+            args: outer,
+            env,
+            fds,
+        })
+    }
+}
+
+/// The workspace at [`MOUNT`], then the root made read-only (after every mount point exists),
+/// then the working directory, up to the command.
+fn workspace_args(workspace: &Path) -> [OsString; 8] {
+    [
+        "--bind".into(),
+        workspace.into(),
+        MOUNT.into(),
+        "--remount-ro".into(),
+        "/".into(),
+        "--chdir".into(),
+        MOUNT.into(),
+        "--".into(),
+    ]
+}
+
+/// A read-only descriptor holding `bytes` from its start (each process gets its own, so
+/// nothing shares a file offset).
+fn sealed_fd(bytes: &[u8]) -> std::io::Result<OwnedFd> {
+    let fd = nix::sys::memfd::memfd_create(c"okcvm-jail", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)?;
+    let mut file = std::fs::File::from(fd);
+    file.write_all(bytes)?;
+    std::io::Seek::rewind(&mut file)?;
+    Ok(OwnedFd::from(file))
+}
+
+/// `fd_mappings` for a std command, with the error as text.
+trait FdMappingsStd {
+    fn fd_mappings_std(&mut self, fds: Vec<command_fds::FdMapping>) -> Result<&mut Self, String>;
+}
+
+impl FdMappingsStd for std::process::Command {
+    fn fd_mappings_std(&mut self, fds: Vec<command_fds::FdMapping>) -> Result<&mut Self, String> {
+        command_fds::CommandFdExt::fd_mappings(self, fds).map_err(|e| e.to_string())
+    }
+}
+
+/// The jail without a network (its bridge to the proxy is the server's binary, which unit
+/// tests do not have), its generated files under `run_dir`. Fails where it cannot be built.
+#[cfg(test)]
+pub(crate) fn test_jail(run_dir: &Path) -> std::sync::Arc<Jail> {
+    let jail = Jail::prepare(&JailSetup {
+        sandbox: SandboxChoice::Bwrap,
+        network: NetworkChoice::Off,
+        run_dir: run_dir.to_path_buf(),
+        proxy_socket: None,
+        helper: None,
+        tmp_bytes: 64 << 20,
+    });
+    assert_eq!(
+        jail.isolation(),
+        &Isolation::Jailed,
+        "the jail cannot be built here: install bubblewrap (apt-get install bubblewrap) on a \
+         machine with user namespaces"
+    );
+    std::sync::Arc::new(jail)
+}
+
+#[cfg(test)]
+mod tests;
