@@ -25,12 +25,17 @@ pub struct Web {
 }
 
 impl Web {
-    pub fn new(settings: &Settings) -> Result<Self, String> {
-        let guard = NetGuard::new(&settings.web)?;
+    /// The shared client behind `guard`, and a browser that runs in `jail`.
+    pub fn new(
+        settings: &Settings,
+        guard: NetGuard,
+        jail: std::sync::Arc<crate::workspace::Jail>,
+    ) -> Result<Self, String> {
         Ok(Self {
             browsers: std::sync::Arc::new(crate::tool::browser::Browsers::new(
                 settings.browser.clone(),
                 guard.clone(),
+                jail,
             )),
             guard,
             media: RwLock::new(settings.media.clone()),

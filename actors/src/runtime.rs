@@ -117,8 +117,11 @@ impl Actor for Supervisor {
         .await?;
         let (tools, _) =
             Actor::spawn_linked(None, ToolActor, registry.clone(), cell.clone()).await?;
-        let web = Arc::new(crate::net::Web::new(&settings).map_err(RuntimeError::Start)?);
-        let (jail, proxy) = start_jail(&settings, &web).await?;
+        let guard = crate::net::NetGuard::new(&settings.web).map_err(RuntimeError::Start)?;
+        let (jail, proxy) = start_jail(&settings, &guard).await?;
+        let web = Arc::new(
+            crate::net::Web::new(&settings, guard, jail.clone()).map_err(RuntimeError::Start)?,
+        );
         let services = Services {
             storage,
             llm,
@@ -360,7 +363,7 @@ impl Runtime {
 /// probing it with a real command off the async threads.
 async fn start_jail(
     settings: &Settings,
-    web: &crate::net::Web,
+    guard: &crate::net::NetGuard,
 ) -> Result<
     (
         Arc<crate::workspace::Jail>,
@@ -368,20 +371,18 @@ async fn start_jail(
     ),
     RuntimeError,
 > {
-    use crate::config::{NetworkChoice, SandboxChoice};
     let workspace = &settings.workspace;
-    let proxied =
-        workspace.sandbox == SandboxChoice::Bwrap && workspace.network == NetworkChoice::Proxy;
-    let proxy = if proxied {
+    // The proxy runs whenever the jail does: the browser's jail goes through it even when
+    // agent commands have no network.
+    let proxy = if workspace.sandbox == crate::config::SandboxChoice::Bwrap {
         let path = std::path::absolute(settings.run_dir().join("proxy.sock"))
             .map_err(|e| RuntimeError::Start(format!("no path for the network proxy: {e}")))?;
-        let proxy =
-            crate::net::ProxyServer::start(web.guard.clone(), path.clone()).map_err(|e| {
-                RuntimeError::Start(format!(
-                    "the network proxy cannot listen on {}: {e}",
-                    path.display()
-                ))
-            })?;
+        let proxy = crate::net::ProxyServer::start(guard.clone(), path.clone()).map_err(|e| {
+            RuntimeError::Start(format!(
+                "the network proxy cannot listen on {}: {e}",
+                path.display()
+            ))
+        })?;
         Some(Arc::new(proxy))
     } else {
         None

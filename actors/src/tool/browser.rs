@@ -9,6 +9,7 @@ mod fetched;
 mod tools;
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::BrowserSettings;
 use crate::net::NetGuard;
+use crate::workspace::{Isolation, Jail};
 use crate::SessionKey;
 use cdp::Cdp;
 
@@ -38,13 +40,23 @@ const IDLE_SWEEP: Duration = Duration::from_secs(30);
 struct Chrome {
     cdp: Arc<Cdp>,
     _child: tokio::process::Child,
-    profile: PathBuf,
+    /// Its profile on the host, when it runs outside the jail (in the jail it is on the jail's
+    /// own `/tmp`, gone with it).
+    profile: Option<PathBuf>,
 }
 
 impl Drop for Chrome {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.profile);
+        if let Some(profile) = &self.profile {
+            let _ = std::fs::remove_dir_all(profile);
+        }
     }
+}
+
+/// A pipe whose ends are closed on exec (the child's copies are made by the fd mapping).
+fn pipe_pair() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd), String> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| format!("no pipe for the browser: {e}"))
 }
 
 /// One open page of a session.
@@ -94,6 +106,8 @@ pub struct Browsers {
     /// The Chromium program, found once when the server starts.
     program: Option<PathBuf>,
     guard: NetGuard,
+    /// What the browser runs in.
+    jail: Arc<Jail>,
     chrome: tokio::sync::Mutex<Option<Chrome>>,
     contexts: Mutex<HashMap<SessionKey, Arc<tokio::sync::Mutex<Context>>>>,
     /// Pages read without a browser, when Chromium is not installed.
@@ -118,11 +132,17 @@ pub fn find_chromium(settings: &BrowserSettings) -> Option<PathBuf> {
 }
 
 impl Browsers {
-    pub fn new(settings: BrowserSettings, guard: NetGuard) -> Self {
+    pub fn new(settings: BrowserSettings, guard: NetGuard, jail: Arc<Jail>) -> Self {
+        // Where the jail cannot be built, there is no browser: pages are fetched and read.
+        let program = match jail.isolation() {
+            Isolation::Unavailable(_) => None,
+            _ => find_chromium(&settings),
+        };
         Self {
-            program: find_chromium(&settings),
+            program,
             settings,
             guard,
+            jail,
             chrome: tokio::sync::Mutex::new(None),
             contexts: Mutex::default(),
             fetched: fetched::FetchedPages::default(),
@@ -181,33 +201,92 @@ impl Browsers {
         let program = self.program.clone().ok_or_else(|| {
             "the browser tools need Chromium, which is not installed here: install it (Debian: apt-get install chromium) or set browser.path".to_owned()
         })?;
-        let profile =
-            std::env::temp_dir().join(format!("okcvm-chromium-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&profile)
-            .map_err(|e| format!("no profile folder for the browser ({e})"))?;
-        let mut command = tokio::process::Command::new(&program);
-        command
-            .arg("--headless=new")
-            .arg("--remote-debugging-port=0")
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .args([
-                "--no-first-run",
-                "--no-default-browser-check",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-extensions",
-                "--disable-background-networking",
-                "--disable-sync",
-                "--mute-audio",
-                "--hide-scrollbars",
-                "--window-size=1280,800",
-            ]);
-        if nix::unistd::Uid::effective().is_root() {
-            // Chromium refuses to run its own sandbox as root.
-            command.arg("--no-sandbox");
+        // The DevTools pipe: the browser reads commands from its descriptor 3 and answers on 4.
+        let (commands_read, commands_write) = pipe_pair()?;
+        let (answers_read, answers_write) = pipe_pair()?;
+        let mut flags: Vec<OsString> = [
+            "--headless=new",
+            "--remote-debugging-pipe",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-extensions",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-breakpad",
+            "--mute-audio",
+            "--hide-scrollbars",
+            "--window-size=1280,800",
+        ]
+        .iter()
+        .map(OsString::from)
+        .collect();
+        let (mut command, mut fds, profile) = match self.jail.isolation() {
+            Isolation::Host => {
+                // The operator chose no jail: the browser runs as the server's user, checked
+                // only by the request guard.
+                let profile = std::env::temp_dir()
+                    .join(format!("okcvm-chromium-{}", uuid::Uuid::new_v4().simple()));
+                std::fs::create_dir_all(&profile)
+                    .map_err(|e| format!("no profile folder for the browser ({e})"))?;
+                flags.push(format!("--user-data-dir={}", profile.display()).into());
+                if nix::unistd::Uid::effective().is_root() {
+                    // Chromium refuses to run its own sandbox as root.
+                    flags.push("--no-sandbox".into());
+                }
+                let mut command = tokio::process::Command::new(&program);
+                command.args(&flags);
+                (command, Vec::new(), Some(profile))
+            }
+            _ => {
+                // In its own jail: no data directory, no host, no network but the proxy (every
+                // request and WebSocket goes through the guard there, loopback included), no
+                // DevTools port. The jail is the sandbox, so Chromium's own is off.
+                flags.extend(
+                    [
+                        "--no-sandbox".to_owned(),
+                        "--user-data-dir=/tmp/profile".to_owned(),
+                        format!(
+                            "--proxy-server=http://127.0.0.1:{}",
+                            crate::workspace::jail::PROXY_PORT
+                        ),
+                        "--proxy-bypass-list=<-loopback>".to_owned(),
+                    ]
+                    .map(OsString::from),
+                );
+                let extra: Vec<PathBuf> = program
+                    .parent()
+                    .filter(|dir| !dir.starts_with("/usr"))
+                    .map(|dir| vec![dir.to_path_buf()])
+                    .unwrap_or_default();
+                let mut argv = vec![program.clone().into_os_string()];
+                argv.extend(flags.iter().cloned());
+                argv.extend(self.settings.flags.iter().map(OsString::from));
+                argv.push("about:blank".into());
+                let wrapped = self.jail.wrap_browser(&extra, argv)?;
+                let mut command = tokio::process::Command::new(&wrapped.program);
+                command
+                    .args(&wrapped.args)
+                    .env_clear()
+                    .envs(wrapped.env)
+                    .env("HOME", "/tmp");
+                (command, wrapped.fds, None)
+            }
+        };
+        if profile.is_some() {
+            command.args(&self.settings.flags).arg("about:blank");
         }
-        command.args(&self.settings.flags);
-        command.arg("about:blank");
+        fds.push(command_fds::FdMapping {
+            parent_fd: commands_read,
+            child_fd: 3,
+        });
+        fds.push(command_fds::FdMapping {
+            parent_fd: answers_write,
+            child_fd: 4,
+        });
+        command_fds::CommandFdExt::fd_mappings(&mut command, fds).map_err(|e| e.to_string())?;
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -220,28 +299,44 @@ impl Browsers {
                     program.display()
                 )
             })?;
+        // The browser's ends of the pipes live in the command: closing them here means the
+        // pipe ends when the browser does.
+        drop(command);
         let stderr = child.stderr.take().ok_or("no output from the browser")?;
-        let mut lines = BufReader::new(stderr).lines();
-        let url = tokio::time::timeout(LAUNCH_TIMEOUT, async {
+        let said = Arc::new(Mutex::new(Vec::<String>::new()));
+        let kept = said.clone();
+        // Keep reading its output so it never blocks on a full pipe; the first lines explain
+        // a failed start.
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(url) = line.split("DevTools listening on ").nth(1) {
-                    return Some(url.trim().to_owned());
+                if let Ok(mut kept) = kept.lock() {
+                    if kept.len() < 20 {
+                        kept.push(line);
+                    }
                 }
             }
-            None
-        })
-        .await
-        .ok()
-        .flatten()
-        .ok_or_else(|| {
-            format!(
-                "{} started but offered no DevTools address",
-                program.display()
-            )
-        })?;
-        // Keep reading its output so it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let cdp = Cdp::connect(&url).await?;
+        });
+        let to_browser = tokio::net::unix::pipe::Sender::from_owned_fd(commands_write)
+            .map_err(|e| format!("the browser's pipe: {e}"))?;
+        let from_browser = tokio::net::unix::pipe::Receiver::from_owned_fd(answers_read)
+            .map_err(|e| format!("the browser's pipe: {e}"))?;
+        let cdp = Cdp::over_pipe(to_browser, from_browser);
+        if let Err(e) = cdp
+            .call("Browser.getVersion", json!({}), None, LAUNCH_TIMEOUT)
+            .await
+        {
+            let said = said.lock().map(|s| s.join("\n")).unwrap_or_default();
+            return Err(format!(
+                "{} started but did not answer ({e}){}",
+                program.display(),
+                if said.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {said}")
+                }
+            ));
+        }
         Ok(Chrome {
             cdp,
             _child: child,

@@ -118,8 +118,10 @@ pub struct Jail {
     base: Vec<OsString>,
     /// The compiled seccomp programs.
     seccomp: Vec<Vec<u8>>,
-    /// Whether commands reach the proxy, and through what.
+    /// How the jail reaches the proxy (the browser always does, when it runs).
     proxy: Option<Proxied>,
+    /// Whether agent commands get the proxy (`workspace.network: proxy`).
+    commands_proxied: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -146,6 +148,7 @@ impl Jail {
             base: Vec::new(),
             seccomp: Vec::new(),
             proxy: None,
+            commands_proxied: false,
         };
         if setup.sandbox == SandboxChoice::None {
             return jail;
@@ -186,24 +189,37 @@ impl Jail {
         let etc = rootfs::generate_etc(&setup.run_dir)
             .map_err(|e| format!("cannot write the jail's /etc files: {e}"))?;
         self.base = rootfs::base_args(&etc, setup.tmp_bytes);
-        if setup.network == NetworkChoice::Proxy {
-            let socket = setup
-                .proxy_socket
-                .clone()
-                .ok_or("the network proxy is not running")?;
-            let helper = setup.helper.clone().ok_or(
-                "workspace.network is proxy, but no bridge program was given to reach the proxy \
-                 from inside the jail",
-            )?;
-            self.proxy = Some(Proxied { socket, helper });
+        if let (Some(socket), Some(helper)) = (&setup.proxy_socket, &setup.helper) {
+            self.proxy = Some(Proxied {
+                socket: socket.clone(),
+                helper: helper.clone(),
+            });
         }
-        self.probe()
+        if setup.network == NetworkChoice::Proxy {
+            if setup.proxy_socket.is_none() {
+                return Err("the network proxy is not running".into());
+            }
+            if setup.helper.is_none() {
+                return Err(
+                    "workspace.network is proxy, but no bridge program was given to \
+                            reach the proxy from inside the jail"
+                        .into(),
+                );
+            }
+            self.commands_proxied = true;
+        }
+        self.probe(&setup.run_dir)
     }
 
     /// Runs `true` in the jail (with the bridge, when there is one), so a machine that cannot
     /// build it is found at start rather than on the first command.
-    fn probe(&self) -> Result<(), String> {
-        let probe_dir = std::env::temp_dir();
+    fn probe(&self, run_dir: &Path) -> Result<(), String> {
+        let probe_dir = run_dir.join("jail-probe");
+        std::fs::create_dir_all(&probe_dir)
+            .map_err(|e| format!("cannot make {}: {e}", probe_dir.display()))?;
+        let probe_dir = probe_dir
+            .canonicalize()
+            .map_err(|e| format!("cannot find {}: {e}", probe_dir.display()))?;
         let wrapped = self.wrap(&probe_dir, vec!["/bin/true".into()])?;
         let output = std::process::Command::new(&wrapped.program)
             .args(&wrapped.args)
@@ -276,14 +292,43 @@ impl Jail {
         }
     }
 
-    /// Whether commands reach the network through the proxy.
+    /// Whether agent commands reach the network through the proxy.
     pub fn proxied(&self) -> bool {
-        self.proxy.is_some()
+        self.commands_proxied
     }
 
     /// `argv` (a program and its arguments, as seen inside the jail) wrapped to run in the jail
     /// with `workspace` (a host folder) at [`MOUNT`].
     pub(crate) fn wrap(&self, workspace: &Path, argv: Vec<OsString>) -> Result<Wrapped, String> {
+        let proxy = self.proxy.as_ref().filter(|_| self.commands_proxied);
+        self.wrap_in(Some(workspace), &[], proxy, argv)
+    }
+
+    /// The browser's jail: like agent code's, but with no workspace, its home on the jail's
+    /// `/tmp`, `extra` host folders read-only (a browser installed outside `/usr`), and the
+    /// proxy as its only way out (there is no browser without it).
+    pub(crate) fn wrap_browser(
+        &self,
+        extra: &[PathBuf],
+        argv: Vec<OsString>,
+    ) -> Result<Wrapped, String> {
+        if let Isolation::Unavailable(reason) = &self.isolation {
+            return Err(format!("the browser cannot run: {reason}"));
+        }
+        let proxy = self
+            .proxy
+            .as_ref()
+            .ok_or("the browser's jail has no way to the network proxy")?;
+        self.wrap_in(None, extra, Some(proxy), argv)
+    }
+
+    fn wrap_in(
+        &self,
+        workspace: Option<&Path>,
+        extra: &[PathBuf],
+        proxy: Option<&Proxied>,
+        argv: Vec<OsString>,
+    ) -> Result<Wrapped, String> {
         // The options go through a descriptor, so the jail's own /proc/1/cmdline shows none of
         // the host's paths.
         let mut args = self.base.clone();
@@ -298,8 +343,11 @@ impl Jail {
             args.push("--add-seccomp-fd".into());
             args.push(child_fd.to_string().into());
         }
+        for dir in extra {
+            args.extend(["--ro-bind".into(), dir.into(), dir.into()]);
+        }
         let mut env = vec![("PATH", JAIL_PATH.to_owned())];
-        if let Some(proxy) = &self.proxy {
+        if let Some(proxy) = proxy {
             let helper = format!("{RUN_DIR_IN_JAIL}/bridge");
             let socket = format!("{RUN_DIR_IN_JAIL}/proxy.sock");
             args.extend(
@@ -357,19 +405,22 @@ impl Jail {
     }
 }
 
-/// The workspace at [`MOUNT`], then the root made read-only (after every mount point exists),
-/// then the working directory, up to the command.
-fn workspace_args(workspace: &Path) -> [OsString; 8] {
-    [
-        "--bind".into(),
-        workspace.into(),
-        MOUNT.into(),
+/// The workspace at [`MOUNT`] (or none, working in `/tmp`), then the root made read-only
+/// (after every mount point exists), then the working directory, up to the command.
+fn workspace_args(workspace: Option<&Path>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = Vec::new();
+    if let Some(workspace) = workspace {
+        args.extend(["--bind".into(), workspace.into(), MOUNT.into()]);
+    }
+    let home = if workspace.is_some() { MOUNT } else { "/tmp" };
+    args.extend([
         "--remount-ro".into(),
         "/".into(),
         "--chdir".into(),
-        MOUNT.into(),
+        home.into(),
         "--".into(),
-    ]
+    ]);
+    args
 }
 
 /// A read-only descriptor holding `bytes` from its start (each process gets its own, so

@@ -1,15 +1,18 @@
-//! A Chrome DevTools Protocol connection: commands matched to their answers by id, and events
-//! (with the target session they belong to) broadcast to whoever listens.
+//! A Chrome DevTools Protocol connection over the browser's pipe (`--remote-debugging-pipe`:
+//! the browser reads commands from its descriptor 3 and writes answers and events to 4, each
+//! message ending in a NUL byte), so no TCP port exists for anything else to reach. Commands
+//! are matched to their answers by id, and events (with the target session they belong to) are
+//! broadcast to whoever listens.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::pipe;
 use tokio::sync::{broadcast, mpsc, oneshot};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Value, String>>>>>;
@@ -33,11 +36,10 @@ pub(super) struct Cdp {
 }
 
 impl Cdp {
-    pub async fn connect(url: &str) -> Result<Arc<Self>, String> {
-        let (socket, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .map_err(|e| format!("cannot connect to the browser ({e})"))?;
-        let (mut sink, mut stream) = socket.split();
+    /// Speaks over the browser's pipe: `to_browser` is its descriptor 3, `from_browser` its 4.
+    pub fn over_pipe(to_browser: pipe::Sender, from_browser: pipe::Receiver) -> Arc<Self> {
+        let mut sink = to_browser;
+        let mut stream = BufReader::new(from_browser);
         let (out, mut outgoing) = mpsc::unbounded_channel::<String>();
         let pending: Pending = Arc::default();
         let (events, _) = broadcast::channel(1024);
@@ -45,7 +47,9 @@ impl Cdp {
         let writer_closed = closed.clone();
         tokio::spawn(async move {
             while let Some(text) = outgoing.recv().await {
-                if sink.send(Message::Text(text.into())).await.is_err() {
+                let mut message = text.into_bytes();
+                message.push(0);
+                if sink.write_all(&message).await.is_err() {
                     break;
                 }
             }
@@ -54,11 +58,17 @@ impl Cdp {
         let (reader_pending, reader_events, reader_closed) =
             (pending.clone(), events.clone(), closed.clone());
         tokio::spawn(async move {
-            while let Some(Ok(message)) = stream.next().await {
-                let Message::Text(text) = message else {
-                    continue;
-                };
-                let Ok(value) = serde_json::from_str::<Value>(&text) else {
+            let mut message = Vec::new();
+            loop {
+                message.clear();
+                match stream.read_until(0, &mut message).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                if message.last() == Some(&0) {
+                    message.pop();
+                }
+                let Ok(value) = serde_json::from_slice::<Value>(&message) else {
                     continue;
                 };
                 if let Some(id) = value.get("id").and_then(Value::as_u64) {
@@ -92,13 +102,13 @@ impl Cdp {
                 }
             }
         });
-        Ok(Arc::new(Self {
+        Arc::new(Self {
             out,
             pending,
             next: AtomicU64::new(1),
             events,
             closed,
-        }))
+        })
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
