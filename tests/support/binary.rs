@@ -19,8 +19,22 @@ pub struct ServerProcess {
 /// Starts `okcvm run --port 0` on `data_dir` with a clean environment, the chat model at
 /// `model_url`, and `env` on top; returns once it answers.
 pub async fn start(data_dir: &Path, model_url: &str, env: &[(&str, &str)]) -> ServerProcess {
+    start_as(data_dir, model_url, env, None).await
+}
+
+/// [`start`], the server running as `uid` (its group the same number) when one is given: the
+/// test must be root to do that, and `data_dir` must belong to that user.
+pub async fn start_as(
+    data_dir: &Path,
+    model_url: &str,
+    env: &[(&str, &str)],
+    uid: Option<u32>,
+) -> ServerProcess {
     let started = Instant::now();
     let mut command = Command::new(env!("CARGO_BIN_EXE_okcvm"));
+    if let Some(uid) = uid {
+        command.uid(uid).gid(uid);
+    }
     command
         .args(["run", "--port", "0", "--data-dir"])
         .arg(data_dir)

@@ -134,6 +134,9 @@ fn limit_prelude(limits: &ProcessLimits) -> String {
     ]
     .iter()
     .map(|line| format!("{line} 2>/dev/null"))
+    // A write past the file-size limit fails with "File too large" instead of killing the
+    // shell (ignored signals stay ignored in what it starts).
+    .chain(std::iter::once("trap '' XFSZ".to_owned()))
     .collect::<Vec<_>>()
     .join("; ")
 }
