@@ -21,7 +21,12 @@ fn chromium_rss_kib() -> u64 {
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
             continue;
         };
-        if !String::from_utf8_lossy(&cmdline).contains("okcvm-chromium-") {
+        // Chromium's processes (its profile is on its jail's /tmp), not the jail around them.
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        if !cmdline.contains("user-data-dir=/tmp/profile")
+            || cmdline.contains("bwrap")
+            || cmdline.contains("okcvm-jail-bridge")
+        {
             continue;
         }
         let status = std::fs::read_to_string(entry.path().join("smaps_rollup")).unwrap_or_default();

@@ -1,7 +1,8 @@
 //! Tool call costs through a session (`SessionHandle::call_tool`, as `okcvm tools call` does):
-//! a Python cell `1+1` on a warm interpreter, a trivial shell command, deploying a 5 MB site,
-//! a 5-query web search against a provider that takes 100 ms, and turning a 20-slide page into
-//! a deck.
+//! a Python cell `1+1` on a warm interpreter, a trivial shell command (a new jail each time),
+//! a 1 MB download from a loopback server through the jail's proxy next to the same download
+//! made directly on the host, deploying a 5 MB site, a 5-query web search against a provider
+//! that takes 100 ms, and turning a 20-slide page into a deck.
 //!
 //! Run: `cargo bench --bench tools` (CALLS=200 to change the count).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -43,7 +44,7 @@ fn main() {
             .after(Duration::from_millis(100)),
         );
         let mut settings = test_settings(dir.path(), "http://127.0.0.1:9/v1");
-        settings.web.allow = vec!["127.0.0.1".into()];
+        settings.web.allow = vec!["127.0.0.1".into(), "127.0.0.2".into()];
         settings.search = Some(okcvm_actors::config::SearchSettings {
             provider: okcvm_actors::config::SearchProvider::Searxng,
             base_url: Some(provider.url.clone()),
@@ -73,6 +74,37 @@ fn main() {
         }
         let (p50, p99) = percentiles(samples);
         println!("tools: shell `true`: p50={p50:.2}ms p99={p99:.2}ms ({calls} calls)");
+
+        // 1 MB from a server on 127.0.0.2 (not the jail's own loopback, so through the proxy),
+        // timed by curl itself: the transfer only, not curl's start.
+        let megabyte = one_megabyte_server();
+        let downloads = 30;
+        let command = format!(
+            "for i in $(seq {downloads}); do curl -s -o /dev/null -w '%{{time_total}}\\n' http://{megabyte}/; done"
+        );
+        let jailed = session
+            .call_tool("shell", &serde_json::json!({"command": command}).to_string())
+            .await
+            .unwrap()
+            .result
+            .unwrap()
+            .text;
+        let direct = std::process::Command::new("bash")
+            .args(["-c", &command])
+            .env_remove("http_proxy")
+            .env_remove("HTTP_PROXY")
+            .output()
+            .unwrap();
+        let seconds = |text: &str| -> Vec<Duration> {
+            text.lines()
+                .filter_map(|l| l.trim().parse::<f64>().ok())
+                .map(Duration::from_secs_f64)
+                .collect()
+        };
+        let (jail_p50, jail_p99) = percentiles(seconds(&jailed));
+        let (host_p50, host_p99) =
+            percentiles(seconds(&String::from_utf8_lossy(&direct.stdout)));
+        println!("tools: 1 MB over loopback by curl, through the jail's proxy: p50={jail_p50:.2}ms p99={jail_p99:.2}ms; directly on the host: p50={host_p50:.2}ms p99={host_p99:.2}ms ({downloads} downloads)");
 
         let site = dir.path().join("workspaces/local/bench/output/site");
         std::fs::create_dir_all(site.join("assets")).unwrap();
@@ -122,6 +154,30 @@ fn main() {
         println!("tools: slides_generator, 20 Tailwind slides (cards, lists, a table): p50={p50:.1}ms p99={p99:.1}ms (10 decks)");
         runtime.shutdown().await;
     });
+}
+
+/// A server on 127.0.0.2 answering every request with 1 MB; returns its `host:port`.
+fn one_megabyte_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let body = vec![b'x'; 1 << 20];
+        for stream in listener.incoming().flatten() {
+            let body = body.clone();
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut request = [0u8; 4096];
+                let _ = std::io::Read::read(&mut stream, &mut request);
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = std::io::Write::write_all(&mut stream, head.as_bytes());
+                let _ = std::io::Write::write_all(&mut stream, &body);
+            });
+        }
+    });
+    address
 }
 
 /// A page of `slides` slides in the style models write: a title, three cards, a list, a table.

@@ -39,7 +39,7 @@ async fn a_crashed_browser_is_started_again_and_idle_contexts_are_closed() {
     assert!(first.text.contains("Page: Up"));
     // The browser dies.
     let killed = std::process::Command::new("pkill")
-        .args(["-KILL", "-f", "okcvm-chromium-"])
+        .args(["-KILL", "-f", "user-data-dir=/tmp/profile"])
         .status()
         .unwrap();
     assert!(killed.success(), "a browser was running");

@@ -948,25 +948,55 @@ async fn an_idle_event_stream_gets_keep_alive_comments() {
 }
 
 #[tokio::test]
-async fn health_warns_when_commands_run_without_the_sandbox() {
+async fn health_says_what_the_jail_isolates_and_warns_when_agent_code_runs_on_the_host() {
     let model = FakeModel::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(test_settings(dir.path(), &model.base_url())).await;
+    let (_, health) = server.get("/api/health").await;
+    assert_eq!(health["sandbox"], "bubblewrap", "{health}");
+    assert_eq!(health["isolation"]["network"], "proxy", "{health}");
+    assert_eq!(health["isolation"]["isolated"].as_array().unwrap().len(), 3);
+    assert_eq!(health["warnings"], health["isolation"]["not_isolated"]);
+    server.shutdown().await;
+
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path(), &model.base_url());
     settings.workspace.sandbox = okcvm_actors::config::SandboxChoice::None;
-    settings.workspace.network = false;
     let server = TestServer::start(settings).await;
     let (_, health) = server.get("/api/health").await;
     assert_eq!(health["sandbox"], "none");
+    assert_eq!(health["isolation"]["network"], "host");
     let warnings = health["warnings"].as_array().unwrap();
-    assert_eq!(warnings.len(), 2, "{health}");
-    assert!(warnings[0]
-        .as_str()
-        .unwrap()
-        .contains("isolation is reduced"));
+    assert!(
+        warnings[0].as_str().unwrap().contains("runs on the host"),
+        "{health}"
+    );
     assert_eq!(
         server.get("/api/session/boot").await.1["vm"]["sandbox"],
         "none"
     );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn tenants_are_never_served_without_the_jail_unless_the_operator_says_so() {
+    let model = FakeModel::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path(), &model.base_url());
+    settings.workspace.sandbox = okcvm_actors::config::SandboxChoice::None;
+    settings.auth.mode = okcvm_actors::config::AuthMode::Tokens;
+    let listener = okcvm::app::bind("127.0.0.1:0").await.unwrap();
+    let refused = okcvm::app::start(settings.clone(), listener, None)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        refused.to_string().contains("workspace.allow_unsandboxed"),
+        "{refused}"
+    );
+    settings.workspace.allow_unsandboxed = true;
+    let listener = okcvm::app::bind("127.0.0.1:0").await.unwrap();
+    let server = okcvm::app::start(settings, listener, None).await.unwrap();
     server.shutdown().await;
 }
 

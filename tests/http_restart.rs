@@ -172,19 +172,38 @@ async fn auth_off_on_a_public_address_refuses_to_start() {
 
 #[tokio::test]
 async fn reduced_isolation_is_said_at_startup() {
+    // The operator's choice: agent code on the host.
+    let stderr = startup_stderr(&[("OKCVM_WORKSPACE__SANDBOX", "none")]).await;
+    assert!(
+        stderr.contains("warning: workspace.sandbox is none: agent code runs on the host"),
+        "{stderr}"
+    );
+    // A machine where the jail cannot be built: said, with the reason, never run unjailed.
+    let stderr = startup_stderr(&[("PATH", "/nonexistent")]).await;
+    assert!(
+        stderr.contains("warning: the jail cannot be built, so shell commands and Python are refused: bubblewrap is not installed"),
+        "{stderr}"
+    );
+}
+
+/// Starts `okcvm run` with `env` over a clean environment, stops it once it is ready, and
+/// returns what it wrote to stderr.
+async fn startup_stderr(env: &[(&str, &str)]) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_okcvm"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_okcvm"));
+    command
         .args(["run", "--port", "0", "--data-dir"])
         .arg(dir.path())
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("OKCVM_WORKSPACE__SANDBOX", "none")
         .current_dir(dir.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+        .kill_on_drop(true);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let child = command.spawn().unwrap();
     let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
     let mut stdout = tokio::io::BufReader::new(child.stdout.unwrap());
     let mut line = String::new();
@@ -205,8 +224,5 @@ async fn reduced_isolation_is_said_at_startup() {
     tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.unwrap(), &mut stderr)
         .await
         .unwrap();
-    assert!(
-        stderr.contains("warning: commands run on the host without bubblewrap"),
-        "{stderr}"
-    );
+    stderr
 }

@@ -645,7 +645,7 @@ async fn everything_the_tools_do_still_works_in_the_jail() {
     for uid in server_users() {
         let target = Target::start(uid, &[]).await;
         let shell = target
-            .shell("a", "mkdir -p /mnt/okcomputer/output/site && echo '<h1>hi</h1>' > /mnt/okcomputer/output/site/index.html && python3 -c 'import matplotlib, PIL, numpy, pandas; print(\"libs\")'")
+            .shell("a", "mkdir -p /mnt/okcomputer/output/site && echo '<h1>hi</h1>' > /mnt/okcomputer/output/site/index.html && python3 -c 'import matplotlib, PIL, numpy, pandas, cv2; print(\"libs\")'")
             .await;
         assert!(shell.starts_with("libs"), "{}: {shell}", target.who());
         let figure = target
@@ -679,4 +679,32 @@ async fn everything_the_tools_do_still_works_in_the_jail() {
 fn path_owned_by(path: &Path, uid: Option<u32>) -> bool {
     let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(path).unwrap());
     owner == uid.unwrap_or_else(|| nix::unistd::Uid::effective().as_raw())
+}
+
+#[tokio::test]
+async fn where_the_jail_cannot_be_built_commands_and_python_are_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    for (tool, args) in [
+        ("shell", r#"{"command": "echo ran-on-the-host"}"#),
+        ("ipython", r#"{"code": "print('ran-on-the-host')"}"#),
+    ] {
+        // No bubblewrap on this PATH: the machine cannot build the jail.
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_okcvm"))
+            .args(["tools", "call", tool, args, "--data-dir"])
+            .arg(dir.path())
+            .env_clear()
+            .env("PATH", "/nonexistent")
+            .output()
+            .await
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{tool}: {stdout}");
+        assert!(!stdout.contains("ran-on-the-host"), "{tool}: {stdout}");
+        assert!(
+            stderr.contains("agent code cannot run here: bubblewrap is not installed")
+                && stderr.contains("workspace.sandbox: none"),
+            "{tool}: {stderr}"
+        );
+    }
 }

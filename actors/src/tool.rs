@@ -225,13 +225,17 @@ pub(crate) mod test_support {
             // No browser in tool unit tests: slides use their own layout here (the browser's
             // layout of decks is tested end to end with Chromium).
             web: Arc::new(
-                crate::net::Web::new(&Settings {
-                    browser: crate::config::BrowserSettings {
-                        path: Some("/nonexistent/chromium".into()),
-                        ..Default::default()
+                crate::net::Web::new(
+                    &Settings {
+                        browser: crate::config::BrowserSettings {
+                            path: Some("/nonexistent/chromium".into()),
+                            ..Default::default()
+                        },
+                        ..Settings::default()
                     },
-                    ..Settings::default()
-                })
+                    crate::net::NetGuard::new(&Settings::default().web).unwrap(),
+                    Arc::new(crate::workspace::Jail::host()),
+                )
                 .unwrap(),
             ),
         }

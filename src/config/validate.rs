@@ -54,6 +54,8 @@ pub(crate) fn problems(settings: &Settings) -> Vec<String> {
             settings.server.max_conversation_kb,
         ),
         ("uploads.max_files", settings.uploads.max_files as u64),
+        ("workspace.quota_mb", settings.workspace.quota_mb),
+        ("workspace.tmp_mb", settings.workspace.tmp_mb),
         ("uploads.max_file_mb", settings.uploads.max_file_mb),
         (
             "uploads.session_quota_mb",

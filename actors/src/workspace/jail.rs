@@ -254,6 +254,24 @@ impl Jail {
 
     /// What is and is not isolated, in words, for the startup log and `/api/health`.
     pub fn report(&self) -> IsolationReport {
+        let mut report = self.isolation_report();
+        // The kernel does not count processes against `ulimit -u` for root (nor in a user
+        // namespace root made), so only a pids cgroup holds the limit then.
+        if !matches!(self.isolation, Isolation::Unavailable(_))
+            && nix::unistd::Uid::effective().is_root()
+            && !super::process_cgroups_available()
+        {
+            report.not_isolated.push(
+                "no writable pids cgroup and the server runs as root: workspace.limits.processes \
+                 is not enforced (run as an unprivileged user, or give the server a writable \
+                 pids cgroup)"
+                    .into(),
+            );
+        }
+        report
+    }
+
+    fn isolation_report(&self) -> IsolationReport {
         match &self.isolation {
             Isolation::Jailed => IsolationReport {
                 sandbox: "bubblewrap",
