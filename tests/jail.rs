@@ -339,7 +339,7 @@ async fn nothing_outside_the_workspace_and_tmp_can_be_written_and_mounts_are_ref
                  touch /tmp/t /mnt/okcomputer/w && echo wrote-allowed; \
                  mount -o remount,rw / 2>/dev/null && echo remounted; mount -t tmpfs none /mnt 2>/dev/null && echo mounted; \
                  umount -l /proc 2>/dev/null && echo unmounted; unshare -U true 2>/dev/null && echo unshared; \
-                 echo $$ > /sys/fs/cgroup/pids/cgroup.procs 2>/dev/null && echo moved; echo end",
+                 { echo $$ > /sys/fs/cgroup/pids/cgroup.procs; } 2>/dev/null && echo moved; echo end",
             )
             .await;
         assert!(

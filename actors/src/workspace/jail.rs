@@ -347,9 +347,7 @@ impl Jail {
         proxy: Option<&Proxied>,
         argv: Vec<OsString>,
     ) -> Result<Wrapped, String> {
-        // The options go through a descriptor, so the jail's own /proc/1/cmdline shows none of
-        // the host's paths.
-        let mut args = self.base.clone();
+        let mut options = self.base.clone();
         let mut fds = Vec::new();
         for (i, program) in self.seccomp.iter().enumerate() {
             let child_fd = SECCOMP_FD + i32::try_from(i).unwrap_or(0);
@@ -358,27 +356,25 @@ impl Jail {
                     .map_err(|e| format!("cannot pass the seccomp filter: {e}"))?,
                 child_fd,
             });
-            args.push("--add-seccomp-fd".into());
-            args.push(child_fd.to_string().into());
+            options.extend(["--add-seccomp-fd".into(), child_fd.to_string().into()]);
         }
         for dir in extra {
-            args.extend(["--ro-bind".into(), dir.into(), dir.into()]);
+            options.extend(["--ro-bind".into(), dir.into(), dir.into()]);
         }
         let mut env = vec![("PATH", JAIL_PATH.to_owned())];
+        // What runs before `argv` inside the jail: the bridge to the proxy, when there is one.
+        let mut first: Vec<OsString> = Vec::new();
         if let Some(proxy) = proxy {
             let helper = format!("{RUN_DIR_IN_JAIL}/bridge");
             let socket = format!("{RUN_DIR_IN_JAIL}/proxy.sock");
-            args.extend(
-                [
-                    "--ro-bind".into(),
-                    proxy.helper.clone().into_os_string(),
-                    helper.clone().into(),
-                    "--ro-bind".into(),
-                    proxy.socket.clone().into_os_string(),
-                    socket.clone().into(),
-                ]
-                .into_iter(),
-            );
+            options.extend([
+                "--ro-bind".into(),
+                proxy.helper.clone().into_os_string(),
+                helper.clone().into(),
+                "--ro-bind".into(),
+                proxy.socket.clone().into_os_string(),
+                socket.clone().into(),
+            ]);
             let url = format!("http://127.0.0.1:{PROXY_PORT}");
             for name in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
                 env.push((name, url.clone()));
@@ -386,59 +382,48 @@ impl Jail {
             for name in ["NO_PROXY", "no_proxy"] {
                 env.push((name, "localhost,127.0.0.1,::1".to_owned()));
             }
-            args.extend(workspace_args(workspace));
-            args.extend([
+            first.extend([
                 helper.into(),
                 bridge::COMMAND.into(),
                 PROXY_PORT.to_string().into(),
                 socket.into(),
                 "--".into(),
             ]);
-        } else {
-            args.extend(workspace_args(workspace));
         }
-        let split = args.iter().position(|a| a == "--").unwrap_or(args.len());
-        let command: Vec<OsString> = args.split_off(split + 1);
-        args.pop();
-        let mut options = Vec::new();
-        for arg in &args {
-            options.extend_from_slice(arg.as_encoded_bytes());
-            options.push(0);
+        if let Some(workspace) = workspace {
+            options.extend(["--bind".into(), workspace.into(), MOUNT.into()]);
+        }
+        // The root goes read-only once every mount point in it exists.
+        let home = if workspace.is_some() { MOUNT } else { "/tmp" };
+        options.extend([
+            "--remount-ro".into(),
+            "/".into(),
+            "--chdir".into(),
+            home.into(),
+        ]);
+        // The options go through a descriptor, so the jail's own /proc/1/cmdline names none of
+        // the host's paths.
+        let mut packed = Vec::new();
+        for option in &options {
+            packed.extend_from_slice(option.as_encoded_bytes());
+            packed.push(0);
         }
         fds.push(command_fds::FdMapping {
-            parent_fd: sealed_fd(&options)
+            parent_fd: sealed_fd(&packed)
                 .map_err(|e| format!("cannot pass the jail's options: {e}"))?,
             child_fd: ARGS_FD,
         });
-        let mut outer: Vec<OsString> =
+        let mut args: Vec<OsString> =
             vec!["--args".into(), ARGS_FD.to_string().into(), "--".into()];
-        outer.extend(command);
-        outer.extend(argv);
+        args.extend(first);
+        args.extend(argv);
         Ok(Wrapped {
             program: self.bwrap.clone(),
-            args: outer,
+            args,
             env,
             fds,
         })
     }
-}
-
-/// The workspace at [`MOUNT`] (or none, working in `/tmp`), then the root made read-only
-/// (after every mount point exists), then the working directory, up to the command.
-fn workspace_args(workspace: Option<&Path>) -> Vec<OsString> {
-    let mut args: Vec<OsString> = Vec::new();
-    if let Some(workspace) = workspace {
-        args.extend(["--bind".into(), workspace.into(), MOUNT.into()]);
-    }
-    let home = if workspace.is_some() { MOUNT } else { "/tmp" };
-    args.extend([
-        "--remount-ro".into(),
-        "/".into(),
-        "--chdir".into(),
-        home.into(),
-        "--".into(),
-    ]);
-    args
 }
 
 /// A read-only descriptor holding `bytes` from its start (each process gets its own, so
