@@ -6,7 +6,7 @@
 //!   namespaces, with its own `/proc`;
 //! - a seccomp filter ([`seccomp`]) refusing mounts, tracing, keyrings, BPF, kernel modules,
 //!   namespaces and the rest of the administrative surface;
-//! - a minimal read-only root ([`rootfs`]): `/usr` and its links, a few files of `/etc`,
+//! - a minimal read-only root (`rootfs.rs`): `/usr` and its links, a few files of `/etc`,
 //!   generated `passwd`, `group` and `hosts`, a size-limited `/tmp`, a minimal `/dev`; the
 //!   session's workspace read-write at [`MOUNT`]; nothing else of the host;
 //! - no network but its own loopback. With `workspace.network: proxy`, [`bridge`] (the

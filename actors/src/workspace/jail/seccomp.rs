@@ -92,7 +92,7 @@ pub fn programs() -> Result<Vec<Vec<u8>>, String> {
         .map_err(|e| format!("no seccomp filter for {}: {e:?}", std::env::consts::ARCH))?;
     let mut refused: BTreeMap<i64, Vec<SeccompRule>> = REFUSED
         .iter()
-        .map(|(_, number)| (i64::from(*number), Vec::new()))
+        .map(|(_, number)| (*number, Vec::new()))
         .collect();
     let namespace_rules = NAMESPACE_FLAGS
         .iter()
@@ -108,10 +108,10 @@ pub fn programs() -> Result<Vec<Vec<u8>>, String> {
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("seccomp rule: {e}"))?;
-    refused.insert(i64::from(libc::SYS_clone), namespace_rules);
+    refused.insert(libc::SYS_clone, namespace_rules);
     // clone3 passes its flags in memory a filter cannot read: ENOSYS makes the C library fall
     // back to clone.
-    let clone3 = BTreeMap::from([(i64::from(libc::SYS_clone3), Vec::new())]);
+    let clone3 = BTreeMap::from([(libc::SYS_clone3, Vec::new())]);
     [(refused, libc::EPERM), (clone3, libc::ENOSYS)]
         .into_iter()
         .map(|(rules, errno)| {
