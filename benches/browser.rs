@@ -25,7 +25,7 @@ fn chromium_rss_kib() -> u64 {
         let cmdline = String::from_utf8_lossy(&cmdline);
         if !cmdline.contains("user-data-dir=/tmp/profile")
             || cmdline.contains("bwrap")
-            || cmdline.contains("okcvm-jail-bridge")
+            || cmdline.contains("jail-bridge")
         {
             continue;
         }

@@ -77,7 +77,12 @@ fn main() {
 
         // 1 MB from a server on 127.0.0.2 (not the jail's own loopback, so through the proxy),
         // timed by curl itself: the transfer only, not curl's start.
-        let megabyte = one_megabyte_server();
+        let megabyte = support::fixed_server::FixedServer::start(
+            "127.0.0.2",
+            "application/octet-stream",
+            vec![b'x'; 1 << 20],
+        );
+        let megabyte = format!("127.0.0.2:{}", megabyte.port);
         let downloads = 30;
         let command = format!(
             "for i in $(seq {downloads}); do curl -s -o /dev/null -w '%{{time_total}}\\n' http://{megabyte}/; done"
@@ -154,30 +159,6 @@ fn main() {
         println!("tools: slides_generator, 20 Tailwind slides (cards, lists, a table): p50={p50:.1}ms p99={p99:.1}ms (10 decks)");
         runtime.shutdown().await;
     });
-}
-
-/// A server on 127.0.0.2 answering every request with 1 MB; returns its `host:port`.
-fn one_megabyte_server() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        let body = vec![b'x'; 1 << 20];
-        for stream in listener.incoming().flatten() {
-            let body = body.clone();
-            std::thread::spawn(move || {
-                let mut stream = stream;
-                let mut request = [0u8; 4096];
-                let _ = std::io::Read::read(&mut stream, &mut request);
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = std::io::Write::write_all(&mut stream, head.as_bytes());
-                let _ = std::io::Write::write_all(&mut stream, &body);
-            });
-        }
-    });
-    address
 }
 
 /// A page of `slides` slides in the style models write: a title, three cards, a list, a table.

@@ -111,8 +111,5 @@ pub(crate) fn load_settings_with(
             port,
         },
     };
-    let mut settings = crate::config::load(&options, std::env::vars())?;
-    // The jail runs this binary first, as its bridge to the network proxy.
-    settings.workspace.jail_helper = std::env::current_exe().ok();
-    Ok(settings)
+    Ok(crate::config::load(&options, std::env::vars())?)
 }

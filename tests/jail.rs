@@ -5,15 +5,13 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::binary::{start_as, ServerProcess};
 use support::fake_model::*;
+use support::fixed_server::FixedServer;
 
 /// The unprivileged user the server runs as in the second pass.
 const NOBODY: u32 = 65534;
@@ -162,45 +160,14 @@ async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
-/// A TCP listener on `ip` that counts the connections it accepts (and answers each with a tiny
-/// HTTP reply).
-fn counting_listener(ip: &str) -> (u16, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind((ip, 0)).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let count = Arc::new(AtomicUsize::new(0));
-    let seen = count.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            seen.fetch_add(1, Ordering::SeqCst);
-            let mut stream = stream;
-            let mut buf = [0u8; 4096];
-            let _ = std::io::Read::read(&mut stream, &mut buf);
-            let _ = std::io::Write::write_all(
-                &mut stream,
-                b"HTTP/1.1 200 OK\r\nContent-Length: 14\r\nConnection: close\r\n\r\nlistener-reply",
-            );
-        }
-    });
-    (port, count)
+/// A server on `ip` answering `listener-reply` to everything, counting its connections.
+fn counting_listener(ip: &str) -> FixedServer {
+    FixedServer::start(ip, "text/plain", b"listener-reply".to_vec())
 }
 
-/// A tiny HTTP server on `ip` serving `body` as HTML at every path.
+/// A server on `ip` serving `body` as HTML at every path; returns its port.
 fn page_server(ip: &str, body: String) -> u16 {
-    let listener = TcpListener::bind((ip, 0)).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut stream = stream;
-            let mut buf = [0u8; 4096];
-            let _ = std::io::Read::read(&mut stream, &mut buf);
-            let reply = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = std::io::Write::write_all(&mut stream, reply.as_bytes());
-        }
-    });
-    port
+    FixedServer::start(ip, "text/html", body.into_bytes()).port
 }
 
 #[tokio::test]
@@ -461,7 +428,8 @@ async fn the_disk_quota_refuses_writes_until_files_are_removed() {
 
 #[tokio::test]
 async fn the_servers_port_and_the_hosts_loopback_are_unreachable_from_the_jail() {
-    let (port, count) = counting_listener("127.0.0.1");
+    let listener = counting_listener("127.0.0.1");
+    let port = listener.port;
     for uid in server_users() {
         let target = Target::start(uid, &[]).await;
         let server_port = target.port();
@@ -484,13 +452,14 @@ async fn the_servers_port_and_the_hosts_loopback_are_unreachable_from_the_jail()
         let links: Vec<&str> = out.lines().filter(|l| l.starts_with(' ')).collect();
         assert_eq!(links, [" lo"], "{out}");
     }
-    assert_eq!(count.load(Ordering::SeqCst), 0);
+    assert_eq!(listener.connections(), 0);
 }
 
 #[tokio::test]
 async fn curl_and_python_reach_an_allowed_server_through_the_proxy_and_are_refused_elsewhere() {
-    let (allowed, allowed_count) = counting_listener("127.0.0.2");
-    let (refused, refused_count) = counting_listener("127.0.0.3");
+    let allowed_server = counting_listener("127.0.0.2");
+    let refused_server = counting_listener("127.0.0.3");
+    let (allowed, refused) = (allowed_server.port, refused_server.port);
     for uid in server_users() {
         let target = Target::start(uid, &[("OKCVM_WEB__ALLOW", r#"["127.0.0.2"]"#)]).await;
         let out = target
@@ -523,8 +492,8 @@ async fn curl_and_python_reach_an_allowed_server_through_the_proxy_and_are_refus
             "{out}"
         );
     }
-    assert!(allowed_count.load(Ordering::SeqCst) >= 2);
-    assert_eq!(refused_count.load(Ordering::SeqCst), 0);
+    assert!(allowed_server.connections() >= 2);
+    assert_eq!(refused_server.connections(), 0);
 }
 
 /// A page that opens WebSockets to `blocked` and `allowed`, both on loopback.
@@ -540,8 +509,9 @@ fn websocket_page(blocked: u16, allowed: u16) -> String {
 
 #[tokio::test]
 async fn websockets_from_a_page_and_from_slides_go_through_the_guard() {
-    let (blocked, blocked_count) = counting_listener("127.0.0.1");
-    let (allowed, allowed_count) = counting_listener("127.0.0.2");
+    let blocked_server = counting_listener("127.0.0.1");
+    let allowed_server = counting_listener("127.0.0.2");
+    let (blocked, allowed) = (blocked_server.port, allowed_server.port);
     let page = page_server("127.0.0.2", websocket_page(blocked, allowed));
     for uid in server_users() {
         let target = Target::start(uid, &[("OKCVM_WEB__ALLOW", r#"["127.0.0.2"]"#)]).await;
@@ -555,10 +525,10 @@ async fn websockets_from_a_page_and_from_slides_go_through_the_guard() {
         assert!(visited.contains("ws"), "{}: {visited}", target.who());
         // The allowed listener proves the sockets were really attempted.
         eventually("the page's allowed WebSocket to connect", || {
-            allowed_count.load(Ordering::SeqCst) >= 1
+            allowed_server.connections() >= 1
         })
         .await;
-        let after_page = allowed_count.load(Ordering::SeqCst);
+        let after_page = allowed_server.connections();
         let html = format!(
             "<html><body><section class=\"ppt-slide\"><h1>Deck</h1></section>{}</body></html>",
             websocket_page(blocked, allowed)
@@ -570,12 +540,12 @@ async fn websockets_from_a_page_and_from_slides_go_through_the_guard() {
             .await;
         assert!(slides.contains(".pptx"), "{slides}");
         eventually("the slides' allowed WebSocket to connect", || {
-            allowed_count.load(Ordering::SeqCst) > after_page
+            allowed_server.connections() > after_page
         })
         .await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(blocked_count.load(Ordering::SeqCst), 0);
+    assert_eq!(blocked_server.connections(), 0);
 }
 
 #[tokio::test]
@@ -601,7 +571,7 @@ async fn the_browser_has_no_devtools_port_and_a_network_of_its_own() {
             if !cmdline.contains("--remote-debugging-pipe")
                 || !cmdline.contains("/tmp/profile")
                 || cmdline.contains("bwrap")
-                || cmdline.contains("okcvm-jail-bridge")
+                || cmdline.contains("jail-bridge")
             {
                 continue;
             }

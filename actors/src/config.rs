@@ -506,10 +506,6 @@ pub struct WorkspaceSettings {
     pub quota_mb: u64,
     /// Size of the jail's private `/tmp`, MiB.
     pub tmp_mb: u64,
-    /// The program the jail runs first to bridge its loopback to the proxy: the server's own
-    /// binary, set when it starts (not a configuration key).
-    #[serde(skip)]
-    pub jail_helper: Option<PathBuf>,
     /// Resource limits of every command and everything it starts.
     pub limits: ProcessLimits,
     /// Largest workspace a snapshot is taken of (all files together), MiB.
@@ -586,7 +582,6 @@ impl Default for WorkspaceSettings {
             python: PathBuf::from("/usr/bin/python3"),
             quota_mb: 2048,
             tmp_mb: 256,
-            jail_helper: None,
             limits: ProcessLimits::default(),
             snapshot_limit_mb: 1024,
             python_timeout_s: 120.0,

@@ -4,5 +4,6 @@
 pub mod binary;
 pub mod fake_http;
 pub mod fake_model;
+pub mod fixed_server;
 pub mod runtime;
 pub mod server;

@@ -24,13 +24,7 @@ pub fn test_settings(dir: &std::path::Path, base_url: &str) -> Settings {
     settings.llm.max_backoff_s = 0.05;
     settings.llm.first_byte_timeout_s = 5.0;
     settings.llm.idle_timeout_s = 5.0;
-    settings.workspace.jail_helper = Some(jail_helper());
     settings
-}
-
-/// The jail's bridge to the network proxy: the server's binary, as `okcvm run` uses itself.
-pub fn jail_helper() -> std::path::PathBuf {
-    env!("CARGO_BIN_EXE_okcvm").into()
 }
 
 pub fn local(session: &str) -> SessionKey {

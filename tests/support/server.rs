@@ -20,13 +20,7 @@ impl TestServer {
         Self::start_with_auth(settings, None).await
     }
 
-    pub async fn start_with_auth(
-        mut settings: Settings,
-        auth: Option<Arc<dyn Authenticator>>,
-    ) -> Self {
-        if settings.workspace.jail_helper.is_none() {
-            settings.workspace.jail_helper = Some(env!("CARGO_BIN_EXE_okcvm").into());
-        }
+    pub async fn start_with_auth(settings: Settings, auth: Option<Arc<dyn Authenticator>>) -> Self {
         let listener = okcvm::app::bind("127.0.0.1:0").await.unwrap();
         let server = okcvm::app::start(settings, listener, auth)
             .await

@@ -223,7 +223,7 @@ impl Browsers {
         .iter()
         .map(OsString::from)
         .collect();
-        let (mut command, mut fds, profile) = match self.jail.isolation() {
+        let (mut command, profile) = match self.jail.isolation() {
             Isolation::Host => {
                 // The operator chose no jail: the browser runs as the server's user, checked
                 // only by the request guard.
@@ -238,7 +238,7 @@ impl Browsers {
                 }
                 let mut command = tokio::process::Command::new(&program);
                 command.args(&flags);
-                (command, Vec::new(), Some(profile))
+                (command, Some(profile))
             }
             _ => {
                 // In its own jail: no data directory, no host, no network but the proxy (every
@@ -272,20 +272,24 @@ impl Browsers {
                     .env_clear()
                     .envs(wrapped.env)
                     .env("HOME", "/tmp");
-                (command, wrapped.fds, None)
+                (command, None)
             }
         };
         if profile.is_some() {
             command.args(&self.settings.flags).arg("about:blank");
         }
-        fds.push(command_fds::FdMapping {
-            parent_fd: commands_read,
-            child_fd: 3,
-        });
-        fds.push(command_fds::FdMapping {
-            parent_fd: answers_write,
-            child_fd: 4,
-        });
+        // Handing over the pipe's ends needs `fork` (the only start of the server that does):
+        // browsers start rarely, commands often.
+        let fds = vec![
+            command_fds::FdMapping {
+                parent_fd: commands_read,
+                child_fd: 3,
+            },
+            command_fds::FdMapping {
+                parent_fd: answers_write,
+                child_fd: 4,
+            },
+        ];
         command_fds::CommandFdExt::fd_mappings(&mut command, fds).map_err(|e| e.to_string())?;
         let mut child = command
             .stdin(Stdio::null())

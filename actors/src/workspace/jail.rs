@@ -9,10 +9,10 @@
 //! - a minimal read-only root (`rootfs.rs`): `/usr` and its links, a few files of `/etc`,
 //!   generated `passwd`, `group` and `hosts`, a size-limited `/tmp`, a minimal `/dev`; the
 //!   session's workspace read-write at [`MOUNT`]; nothing else of the host;
-//! - no network but its own loopback. With `workspace.network: proxy`, [`bridge`] (the
-//!   server's own binary, run first inside the jail) listens on that loopback at
-//!   [`PROXY_PORT`] and hands each connection to the server's guarded proxy over a Unix
-//!   socket, and the usual proxy variables point there.
+//! - no network but its own loopback. With `workspace.network: proxy`, the bridge (a small
+//!   program of its own, `jail/bridge.rs`, built by `build.rs` and embedded here) runs first
+//!   inside the jail, listens on that loopback at [`PROXY_PORT`] and hands each connection to
+//!   the server's guarded proxy over a Unix socket; the usual proxy variables point there.
 //!
 //! [`Jail::prepare`] decides once, at start, what commands run in: the jail (probed with a
 //! real command), the host (`workspace.sandbox: none`, which the operator chose), or nothing
@@ -20,14 +20,11 @@
 //! less isolation).
 
 use std::ffi::OsString;
-use std::io::Write;
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use crate::config::{NetworkChoice, SandboxChoice, WorkspaceSettings};
 
-pub mod bridge;
 mod rootfs;
 pub mod seccomp;
 
@@ -39,18 +36,28 @@ pub const SANDBOX_UID: u32 = 1000;
 /// Where, on the jail's own loopback, the bridge to the proxy listens.
 pub const PROXY_PORT: u16 = 3128;
 
+/// The bridge program (see `build.rs`).
+const BRIDGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/okcvm-jail-bridge"));
+
 /// The folder inside the jail holding the bridge program and the proxy's socket.
 const RUN_DIR_IN_JAIL: &str = "/run/okcvm";
 
 /// `PATH` inside the jail.
 const JAIL_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// The child file descriptor carrying bubblewrap's options.
-const ARGS_FD: i32 = 19;
+/// The descriptors bubblewrap reads its options and the two seccomp programs from: single
+/// digits (all a POSIX shell's redirections take), clear of stdio and of the ones Chromium's
+/// DevTools pipe uses.
+const ARGS_FD: &str = "7";
+const SECCOMP_FDS: [&str; 2] = ["8", "9"];
 
-/// The first child file descriptor used for seccomp programs (clear of stdio and of the ones
-/// Chromium's DevTools pipe uses).
-const SECCOMP_FD: i32 = 20;
+/// The shell that starts every jail: it joins the command's pids cgroup (`$1`, when there is
+/// one) before anything else runs, opens bubblewrap's options and the seccomp programs on
+/// their descriptors, then becomes bubblewrap. Opening files by name here, rather than handing
+/// descriptors over from the server, lets the server start it with `posix_spawn` instead of
+/// copying its own address space with `fork` for every command.
+const LAUNCH: &str = "if [ -n \"$1\" ]; then echo $$ > \"$1/cgroup.procs\" || exit 125; fi; \
+                      exec 7<\"$2\" 8<\"$3\" 9<\"$4\" || exit 125; shift 4; exec \"$@\"";
 
 /// What agent code runs in here, decided once when the server starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,8 +92,6 @@ pub struct JailSetup {
     pub run_dir: PathBuf,
     /// The proxy's Unix socket, when the network goes through it.
     pub proxy_socket: Option<PathBuf>,
-    /// The bridge program (the server's binary), needed for the proxy.
-    pub helper: Option<PathBuf>,
     /// Size of the jail's `/tmp`, bytes.
     pub tmp_bytes: u64,
 }
@@ -103,7 +108,6 @@ impl JailSetup {
             network: settings.network,
             run_dir,
             proxy_socket,
-            helper: settings.jail_helper.clone(),
             tmp_bytes: settings.tmp_mb.saturating_mul(1 << 20),
         }
     }
@@ -116,8 +120,10 @@ pub struct Jail {
     bwrap: PathBuf,
     /// Options every jailed process gets before its own (root, namespaces, limits).
     base: Vec<OsString>,
-    /// The compiled seccomp programs.
-    seccomp: Vec<Vec<u8>>,
+    /// The compiled seccomp programs, written under the run folder.
+    seccomp: Vec<PathBuf>,
+    /// Where the options of each jail are written (one file per distinct set, by its hash).
+    options_dir: PathBuf,
     /// How the jail reaches the proxy (the browser always does, when it runs).
     proxy: Option<Proxied>,
     /// Whether agent commands get the proxy (`workspace.network: proxy`).
@@ -130,12 +136,11 @@ struct Proxied {
     helper: PathBuf,
 }
 
-/// A jailed program: what to run on the host, and the descriptors it must inherit.
+/// A jailed program: what to run on the host, and the variables to add to its environment.
 pub(crate) struct Wrapped {
     pub program: PathBuf,
     pub args: Vec<OsString>,
     pub env: Vec<(&'static str, String)>,
-    pub fds: Vec<command_fds::FdMapping>,
 }
 
 impl Jail {
@@ -147,6 +152,7 @@ impl Jail {
             bwrap: PathBuf::new(),
             base: Vec::new(),
             seccomp: Vec::new(),
+            options_dir: PathBuf::new(),
             proxy: None,
             commands_proxied: false,
         };
@@ -167,7 +173,6 @@ impl Jail {
             network: NetworkChoice::Off,
             run_dir: PathBuf::new(),
             proxy_socket: None,
-            helper: None,
             tmp_bytes: 0,
         })
     }
@@ -185,26 +190,40 @@ impl Jail {
             "bubblewrap is not installed (Debian: apt-get install bubblewrap); to run agent \
              code on the host instead, set workspace.sandbox: none (trusted machines only)",
         )?;
-        self.seccomp = seccomp::programs()?;
-        let etc = rootfs::generate_etc(&setup.run_dir)
+        let run_dir = std::fs::create_dir_all(&setup.run_dir)
+            .and_then(|()| setup.run_dir.canonicalize())
+            .map_err(|e| format!("cannot make {}: {e}", setup.run_dir.display()))?;
+        self.seccomp = seccomp::programs()?
+            .iter()
+            .enumerate()
+            .map(|(i, program)| {
+                write_file(
+                    &run_dir.join(format!("jail-seccomp-{i}.bpf")),
+                    program,
+                    0o644,
+                )
+            })
+            .collect::<std::io::Result<_>>()
+            .map_err(|e| format!("cannot write the seccomp filter: {e}"))?;
+        self.options_dir = run_dir.join("jail-options");
+        // Left from an earlier start: workspaces may have moved since.
+        let _ = std::fs::remove_dir_all(&self.options_dir);
+        std::fs::create_dir_all(&self.options_dir)
+            .map_err(|e| format!("cannot make {}: {e}", self.options_dir.display()))?;
+        let etc = rootfs::prepare_etc(&setup.run_dir)
             .map_err(|e| format!("cannot write the jail's /etc files: {e}"))?;
         self.base = rootfs::base_args(&etc, setup.tmp_bytes);
-        if let (Some(socket), Some(helper)) = (&setup.proxy_socket, &setup.helper) {
+        if let Some(socket) = &setup.proxy_socket {
+            let helper = write_file(&run_dir.join("jail-bridge"), BRIDGE, 0o755)
+                .map_err(|e| format!("cannot write the jail's bridge program: {e}"))?;
             self.proxy = Some(Proxied {
                 socket: socket.clone(),
-                helper: helper.clone(),
+                helper,
             });
         }
         if setup.network == NetworkChoice::Proxy {
             if setup.proxy_socket.is_none() {
                 return Err("the network proxy is not running".into());
-            }
-            if setup.helper.is_none() {
-                return Err(
-                    "workspace.network is proxy, but no bridge program was given to \
-                            reach the proxy from inside the jail"
-                        .into(),
-                );
             }
             self.commands_proxied = true;
         }
@@ -220,7 +239,7 @@ impl Jail {
         let probe_dir = probe_dir
             .canonicalize()
             .map_err(|e| format!("cannot find {}: {e}", probe_dir.display()))?;
-        let wrapped = self.wrap(&probe_dir, vec!["/bin/true".into()])?;
+        let wrapped = self.wrap(&probe_dir, None, vec!["/bin/true".into()])?;
         let output = std::process::Command::new(&wrapped.program)
             .args(&wrapped.args)
             .env_clear()
@@ -228,7 +247,6 @@ impl Jail {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
-            .fd_mappings_std(wrapped.fds)?
             .output()
             .map_err(|e| format!("bubblewrap cannot run: {e}"))?;
         if output.status.success() {
@@ -316,10 +334,15 @@ impl Jail {
     }
 
     /// `argv` (a program and its arguments, as seen inside the jail) wrapped to run in the jail
-    /// with `workspace` (a host folder) at [`MOUNT`].
-    pub(crate) fn wrap(&self, workspace: &Path, argv: Vec<OsString>) -> Result<Wrapped, String> {
+    /// with `workspace` (a host folder) at [`MOUNT`], in the pids cgroup `cgroup` if given.
+    pub(crate) fn wrap(
+        &self,
+        workspace: &Path,
+        cgroup: Option<&Path>,
+        argv: Vec<OsString>,
+    ) -> Result<Wrapped, String> {
         let proxy = self.proxy.as_ref().filter(|_| self.commands_proxied);
-        self.wrap_in(Some(workspace), &[], proxy, argv)
+        self.wrap_in(Some(workspace), &[], proxy, cgroup, argv)
     }
 
     /// The browser's jail: like agent code's, but with no workspace, its home on the jail's
@@ -337,7 +360,7 @@ impl Jail {
             .proxy
             .as_ref()
             .ok_or("the browser's jail has no way to the network proxy")?;
-        self.wrap_in(None, extra, Some(proxy), argv)
+        self.wrap_in(None, extra, Some(proxy), None, argv)
     }
 
     fn wrap_in(
@@ -345,18 +368,12 @@ impl Jail {
         workspace: Option<&Path>,
         extra: &[PathBuf],
         proxy: Option<&Proxied>,
+        cgroup: Option<&Path>,
         argv: Vec<OsString>,
     ) -> Result<Wrapped, String> {
         let mut options = self.base.clone();
-        let mut fds = Vec::new();
-        for (i, program) in self.seccomp.iter().enumerate() {
-            let child_fd = SECCOMP_FD + i32::try_from(i).unwrap_or(0);
-            fds.push(command_fds::FdMapping {
-                parent_fd: sealed_fd(program)
-                    .map_err(|e| format!("cannot pass the seccomp filter: {e}"))?,
-                child_fd,
-            });
-            options.extend(["--add-seccomp-fd".into(), child_fd.to_string().into()]);
+        for fd in SECCOMP_FDS {
+            options.extend(["--add-seccomp-fd".into(), fd.into()]);
         }
         for dir in extra {
             options.extend(["--ro-bind".into(), dir.into(), dir.into()]);
@@ -384,7 +401,6 @@ impl Jail {
             }
             first.extend([
                 helper.into(),
-                bridge::COMMAND.into(),
                 PROXY_PORT.to_string().into(),
                 socket.into(),
                 "--".into(),
@@ -401,50 +417,66 @@ impl Jail {
             "--chdir".into(),
             home.into(),
         ]);
-        // The options go through a descriptor, so the jail's own /proc/1/cmdline names none of
-        // the host's paths.
-        let mut packed = Vec::new();
-        for option in &options {
-            packed.extend_from_slice(option.as_encoded_bytes());
-            packed.push(0);
-        }
-        fds.push(command_fds::FdMapping {
-            parent_fd: sealed_fd(&packed)
-                .map_err(|e| format!("cannot pass the jail's options: {e}"))?,
-            child_fd: ARGS_FD,
-        });
-        let mut args: Vec<OsString> =
-            vec!["--args".into(), ARGS_FD.to_string().into(), "--".into()];
+        // The options reach bubblewrap through a descriptor, so the jail's own
+        // /proc/1/cmdline names none of the host's paths.
+        let options = self
+            .options_file(&options)
+            .map_err(|e| format!("cannot write the jail's options: {e}"))?;
+        let [seccomp_a, seccomp_b] = self.seccomp.as_slice() else {
+            return Err("the seccomp filter is missing".into());
+        };
+        let mut args: Vec<OsString> = vec![
+            "-c".into(),
+            LAUNCH.into(),
+            "sh".into(),
+            cgroup.map(OsString::from).unwrap_or_default(),
+            options.into(),
+            seccomp_a.into(),
+            seccomp_b.into(),
+            self.bwrap.clone().into(),
+            "--args".into(),
+            ARGS_FD.into(),
+            "--".into(),
+        ];
         args.extend(first);
         args.extend(argv);
         Ok(Wrapped {
-            program: self.bwrap.clone(),
+            program: PathBuf::from("/bin/sh"),
             args,
             env,
-            fds,
         })
     }
-}
 
-/// A read-only descriptor holding `bytes` from its start (each process gets its own, so
-/// nothing shares a file offset).
-fn sealed_fd(bytes: &[u8]) -> std::io::Result<OwnedFd> {
-    let fd = nix::sys::memfd::memfd_create(c"okcvm-jail", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)?;
-    let mut file = std::fs::File::from(fd);
-    file.write_all(bytes)?;
-    std::io::Seek::rewind(&mut file)?;
-    Ok(OwnedFd::from(file))
-}
-
-/// `fd_mappings` for a std command, with the error as text.
-trait FdMappingsStd {
-    fn fd_mappings_std(&mut self, fds: Vec<command_fds::FdMapping>) -> Result<&mut Self, String>;
-}
-
-impl FdMappingsStd for std::process::Command {
-    fn fd_mappings_std(&mut self, fds: Vec<command_fds::FdMapping>) -> Result<&mut Self, String> {
-        command_fds::CommandFdExt::fd_mappings(self, fds).map_err(|e| e.to_string())
+    /// The file holding `options` NUL-separated, as bubblewrap's `--args` reads them: one per
+    /// distinct set (a workspace's), named by its hash, written once.
+    fn options_file(&self, options: &[OsString]) -> std::io::Result<PathBuf> {
+        use sha2::Digest;
+        let mut packed = Vec::new();
+        for option in options {
+            packed.extend_from_slice(option.as_encoded_bytes());
+            packed.push(0);
+        }
+        let name = sha2::Sha256::digest(&packed)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>();
+        let path = self.options_dir.join(name);
+        if !path.exists() {
+            write_file(&path, &packed, 0o600)?;
+        }
+        Ok(path)
     }
+}
+
+/// Writes `bytes` to `path` whole (a temporary name, then renamed into place, so a jail
+/// starting meanwhile reads the old or the new file, never half of one) with `mode`.
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let staged = path.with_extension(format!("new-{}", crate::ids::new_id()));
+    std::fs::write(&staged, bytes)?;
+    std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(mode))?;
+    std::fs::rename(&staged, path)?;
+    Ok(path.to_path_buf())
 }
 
 /// The jail without a network (its bridge to the proxy is the server's binary, which unit
@@ -456,7 +488,6 @@ pub(crate) fn test_jail(run_dir: &Path) -> std::sync::Arc<Jail> {
         network: NetworkChoice::Off,
         run_dir: run_dir.to_path_buf(),
         proxy_socket: None,
-        helper: None,
         tmp_bytes: 64 << 20,
     });
     assert_eq!(

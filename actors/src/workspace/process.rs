@@ -159,17 +159,23 @@ pub(super) fn find_on_path(program: &str) -> Option<PathBuf> {
 fn build(spec: &CommandSpec) -> io::Result<(Command, Option<PidsCgroup>, SandboxMode)> {
     let root = spec.workspace.root();
     let prelude = limit_prelude(&spec.limits);
-    let (program, args, fds, jail_env, home, mode) = match spec.jail.isolation() {
+    // Where a pids cgroup can be made, the command joins it before anything else runs.
+    let cgroup = PidsCgroup::create(spec.limits.processes);
+    let (mut command, jail_env, home, mode) = match spec.jail.isolation() {
         Isolation::Jailed => {
             let script = format!("{prelude}\n{}", spec.command);
             let wrapped = spec
                 .jail
-                .wrap(root, vec!["/bin/bash".into(), "-c".into(), script.into()])
+                .wrap(
+                    root,
+                    cgroup.as_ref().map(PidsCgroup::dir),
+                    vec!["/bin/bash".into(), "-c".into(), script.into()],
+                )
                 .map_err(io::Error::other)?;
+            let mut command = Command::new(&wrapped.program);
+            command.args(&wrapped.args);
             (
-                wrapped.program,
-                wrapped.args,
-                wrapped.fds,
+                command,
                 wrapped.env,
                 PathBuf::from(MOUNT),
                 SandboxMode::Jail,
@@ -177,42 +183,32 @@ fn build(spec: &CommandSpec) -> io::Result<(Command, Option<PidsCgroup>, Sandbox
         }
         Isolation::Host => {
             let text = spec.command.replace(MOUNT, &root.to_string_lossy());
-            (
-                bash().to_path_buf(),
-                vec!["-c".into(), format!("{prelude}\n{text}").into()],
-                Vec::new(),
-                Vec::new(),
-                root.to_path_buf(),
-                SandboxMode::Host,
-            )
+            let script = format!("{prelude}\n{text}");
+            let command = match &cgroup {
+                None => {
+                    let mut command = Command::new(bash());
+                    command.arg("-c").arg(script);
+                    command
+                }
+                Some(cgroup) => {
+                    let mut command = Command::new("/bin/sh");
+                    command
+                        .arg("-c")
+                        .arg(cgroup::JOIN)
+                        .arg("sh")
+                        .arg(cgroup.dir())
+                        .arg(bash())
+                        .arg("-c")
+                        .arg(script);
+                    command
+                }
+            };
+            (command, Vec::new(), root.to_path_buf(), SandboxMode::Host)
         }
         Isolation::Unavailable(reason) => {
             return Err(io::Error::new(io::ErrorKind::Unsupported, reason.clone()))
         }
     };
-    // Where a pids cgroup can be made, the command joins it before anything else runs.
-    let cgroup = PidsCgroup::create(spec.limits.processes);
-    let mut command = match &cgroup {
-        None => {
-            let mut command = Command::new(&program);
-            command.args(&args);
-            command
-        }
-        Some(cgroup) => {
-            let mut wrapped = Command::new("/bin/sh");
-            wrapped
-                .arg("-c")
-                .arg(cgroup::JOIN)
-                .arg("sh")
-                .arg(cgroup.dir())
-                .arg(&program)
-                .args(&args);
-            wrapped
-        }
-    };
-    if !fds.is_empty() {
-        command_fds::CommandFdExt::fd_mappings(&mut command, fds).map_err(io::Error::other)?;
-    }
     command.env_clear();
     for name in &spec.env_passthrough {
         let value = match &spec.env_source {

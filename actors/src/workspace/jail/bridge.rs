@@ -1,10 +1,15 @@
-//! The bridge between the jail's loopback and the server's proxy, run inside the jail as the
-//! first program (the server's own binary, called with [`COMMAND`]).
+//! The bridge between the jail's loopback and the server's proxy: a program of its own (built
+//! by `build.rs`, embedded in the library, written out when the jail is built), run inside the
+//! jail before the command.
 //!
 //! The jail has no network interface but its own loopback, so the proxy cannot be reached by
 //! address. The bridge listens on that loopback and copies each connection to the proxy's Unix
 //! socket, bound into the jail; then it runs the real command and exits with its status. It
 //! lives exactly as long as the command: when the command ends, so does the jail.
+//!
+//! Usage: `bridge PORT SOCKET -- PROGRAM [ARGS...]`. Exits with the command's status, 128 plus
+//! the signal that ended it, 125 when the bridge itself cannot start, 127 when the command
+//! cannot be run.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -12,13 +17,15 @@ use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
-/// The first argument that makes the server's binary act as the bridge.
-pub const COMMAND: &str = "__okcvm-jail-bridge";
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let code = run(&args);
+    ExitCode::from(u8::try_from(code).unwrap_or(u8::MAX))
+}
 
-/// Runs the bridge: `args` are `PORT SOCKET -- PROGRAM ARGS...`. Returns the exit status for
-/// the process (the command's, or 128 plus the signal that ended it).
-pub fn main(args: &[OsString]) -> i32 {
+fn run(args: &[OsString]) -> i32 {
     let (port, socket, command) = match parse(args) {
         Ok(parsed) => parsed,
         Err(e) => {

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use super::SANDBOX_UID;
 
-/// Entries of `/etc` programs read, bound read-only where they exist. Nothing here holds a
-/// secret: `/etc/ssl` is bound by its certificates only (its `private/` folder holds keys).
+/// Entries of `/etc` programs read, copied into the jail's `/etc` where they exist. Nothing
+/// here holds a secret: of `/etc/ssl` only the certificates and OpenSSL's configuration are
+/// taken (its `private/` folder holds keys).
 const ETC: &[&str] = &[
     "alternatives",
     "bash.bashrc",
@@ -38,13 +39,42 @@ const ETC: &[&str] = &[
 /// Top-level names that are, on merged-/usr systems, links into `/usr`.
 const USR_LINKS: &[&str] = &["bin", "sbin", "lib", "lib32", "lib64", "libx32"];
 
-/// Writes the jail's own `passwd`, `group` and `hosts` under `run_dir/jail-etc` (one user, the
-/// sandbox's; no host account appears in the jail) and returns that folder.
-pub(super) fn generate_etc(run_dir: &Path) -> std::io::Result<PathBuf> {
-    let dir = run_dir.join("jail-etc");
-    std::fs::create_dir_all(&dir)?;
+/// Builds the jail's `/etc` under `run_dir/jail-etc` and returns that folder: copies of the
+/// entries of [`ETC`] and of the interpreter's configuration (world-readable files only, links
+/// kept as links), and its own `passwd`, `group` and `hosts` (one user, the sandbox's; no host
+/// account appears in the jail). One folder bound whole costs a jail one mount instead of one
+/// per entry; it is rebuilt at every start, so it follows the host's updates then.
+pub(super) fn prepare_etc(run_dir: &Path) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(run_dir)?;
     // bubblewrap needs absolute sources.
-    let dir = dir.canonicalize()?;
+    let run_dir = run_dir.canonicalize()?;
+    let dir = run_dir.join("jail-etc");
+    let staged = run_dir.join(".jail-etc.new");
+    if staged.exists() {
+        std::fs::remove_dir_all(&staged)?;
+    }
+    std::fs::create_dir(&staged)?;
+    let host = Path::new("/etc");
+    let mut names: Vec<PathBuf> = ETC.iter().map(PathBuf::from).collect();
+    if let Ok(entries) = std::fs::read_dir(host) {
+        names.extend(
+            entries
+                .flatten()
+                .map(|e| PathBuf::from(e.file_name()))
+                .filter(|name| name.to_string_lossy().starts_with("python3")),
+        );
+    }
+    for name in names {
+        let from = host.join(&name);
+        if std::fs::symlink_metadata(&from).is_err() {
+            continue;
+        }
+        let to = staged.join(&name);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        copy_public(&from, &to)?;
+    }
     let files = [
         (
             "passwd",
@@ -65,13 +95,33 @@ pub(super) fn generate_etc(run_dir: &Path) -> std::io::Result<PathBuf> {
         ),
     ];
     for (name, text) in files {
-        let path = dir.join(name);
-        // Written whole, then renamed, so a jail starting meanwhile sees the old or the new.
-        let staged = dir.join(format!(".{name}.new"));
-        std::fs::write(&staged, text)?;
-        std::fs::rename(&staged, &path)?;
+        std::fs::write(staged.join(name), text)?;
     }
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::rename(&staged, &dir)?;
     Ok(dir)
+}
+
+/// Copies `from` to `to`: folders whole, links as links, files only when anyone may read them
+/// (nothing private of the host's reaches the jail through a copy).
+fn copy_public(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::symlink_metadata(from)?;
+    if meta.file_type().is_symlink() {
+        std::os::unix::fs::symlink(std::fs::read_link(from)?, to)
+    } else if meta.is_dir() {
+        std::fs::create_dir(to)?;
+        for entry in std::fs::read_dir(from)?.flatten() {
+            copy_public(&entry.path(), &to.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else if meta.is_file() && meta.permissions().mode() & 0o004 != 0 {
+        std::fs::copy(from, to).map(|_| ())
+    } else {
+        Ok(())
+    }
 }
 
 /// bubblewrap's options for everything but the workspace and the command: namespaces, the
@@ -116,28 +166,7 @@ pub(super) fn base_args(etc: &Path, tmp_bytes: u64) -> Vec<OsString> {
             _ => {}
         }
     }
-    for name in ETC {
-        let host = Path::new("/etc").join(name);
-        if host.exists() {
-            args.extend(["--ro-bind".into(), host.clone().into(), host.into()]);
-        }
-    }
-    // The interpreter's own configuration (`/etc/python3`, `/etc/python3.11`, ...).
-    if let Ok(entries) = std::fs::read_dir("/etc") {
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with("python3") {
-                let host = entry.path();
-                args.extend(["--ro-bind".into(), host.clone().into(), host.into()]);
-            }
-        }
-    }
-    for name in ["passwd", "group", "hosts"] {
-        args.extend([
-            "--ro-bind".into(),
-            etc.join(name).into(),
-            Path::new("/etc").join(name).into(),
-        ]);
-    }
+    args.extend(["--ro-bind".into(), etc.into(), "/etc".into()]);
     args.extend(
         [
             "--proc",

@@ -179,7 +179,6 @@ fn a_jail_that_cannot_be_built_names_the_setting_to_change() {
         network: NetworkChoice::Proxy,
         run_dir: dir.path().to_path_buf(),
         proxy_socket: None,
-        helper: None,
         tmp_bytes: 1 << 20,
     });
     let Isolation::Unavailable(reason) = jail.isolation() else {

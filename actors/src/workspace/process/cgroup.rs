@@ -64,29 +64,50 @@ impl PidsCgroup {
     pub(super) fn dir(&self) -> &Path {
         &self.dir
     }
-
-    fn pids(&self) -> Vec<i32> {
-        std::fs::read_to_string(self.dir.join("cgroup.procs"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .collect()
-    }
 }
 
 impl Drop for PidsCgroup {
     fn drop(&mut self) {
-        // Kill until empty (a fork bomb may still be forking), then remove the cgroup.
-        for _ in 0..100 {
-            let pids = self.pids();
-            if pids.is_empty() && std::fs::remove_dir(&self.dir).is_ok() {
-                return;
-            }
-            for pid in pids {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
+        // Usually the jail is gone by now and the cgroup empty: removed at once.
+        if std::fs::remove_dir(&self.dir).is_ok() {
+            return;
         }
-        tracing::warn!(cgroup = %self.dir.display(), "a command's cgroup could not be removed");
+        // Otherwise its last processes are still dying (or a fork bomb is still forking):
+        // kill until empty and remove it on a thread of its own, so the call that ran the
+        // command does not wait for that.
+        let dir = std::mem::take(&mut self.dir);
+        std::thread::spawn(move || {
+            let cgroup = PidsCgroupLeft { dir };
+            for attempt in 0..200u64 {
+                let pids = cgroup.pids();
+                if pids.is_empty() && std::fs::remove_dir(&cgroup.dir).is_ok() {
+                    return;
+                }
+                for pid in pids {
+                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1 + attempt.min(20)));
+            }
+            tracing::warn!(cgroup = %cgroup.dir.display(), "a command's cgroup could not be removed");
+        });
     }
+}
+
+/// A cgroup whose command has ended, being emptied and removed.
+struct PidsCgroupLeft {
+    dir: PathBuf,
+}
+
+impl PidsCgroupLeft {
+    fn pids(&self) -> Vec<i32> {
+        read_pids(&self.dir)
+    }
+}
+
+fn read_pids(dir: &Path) -> Vec<i32> {
+    std::fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
 }
