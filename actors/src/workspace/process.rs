@@ -122,8 +122,14 @@ pub struct CommandOutcome {
     pub mode: SandboxMode,
 }
 
-/// `ulimit` lines that put the limits on the shell and everything it starts. Hard and soft
-/// together, so a command cannot raise them again.
+/// Closes every descriptor above stderr that the shell inherited: whatever started the server
+/// may have left some open (they are not the server's to hand on).
+const CLOSE_INHERITED: &str =
+    "for f in /proc/$$/fd/*; do f=${f##*/}; [ \"$f\" -gt 2 ] 2>/dev/null && eval \"exec $f>&-\"; done";
+
+/// What the shell does before the command: `ulimit` lines that put the limits on the shell and
+/// everything it starts (hard and soft together, so a command cannot raise them again), and
+/// closing inherited descriptors.
 fn limit_prelude(limits: &ProcessLimits) -> String {
     let kib = |mb: u64| mb.saturating_mul(1024);
     [
@@ -136,7 +142,7 @@ fn limit_prelude(limits: &ProcessLimits) -> String {
     .map(|line| format!("{line} 2>/dev/null"))
     // A write past the file-size limit fails with "File too large" instead of killing the
     // shell (ignored signals stay ignored in what it starts).
-    .chain(std::iter::once("trap '' XFSZ".to_owned()))
+    .chain(["trap '' XFSZ".to_owned(), CLOSE_INHERITED.to_owned()])
     .collect::<Vec<_>>()
     .join("; ")
 }

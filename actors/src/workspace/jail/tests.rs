@@ -162,6 +162,29 @@ async fn tmp_is_private_writable_and_bounded() {
     assert!(out.output.contains("drwxrwxrwt"), "{}", out.output);
 }
 
+#[tokio::test]
+async fn no_descriptor_the_server_holds_open_reaches_agent_code() {
+    let fx = fixture();
+    let secret = fx.dir.path().join("held-open.txt");
+    std::fs::write(&secret, "held-open-secret").unwrap();
+    let file = std::fs::File::open(&secret).unwrap();
+    // A duplicate without close-on-exec: what a careless parent of the server might leave.
+    let inheritable = nix::unistd::dup(&file).unwrap();
+    let number = std::os::fd::AsRawFd::as_raw_fd(&inheritable);
+    let out = jailed(
+        &fx,
+        &format!("ls /proc/self/fd; cat /proc/self/fd/{number} <&{number} 2>&1; cat <&{number}"),
+    )
+    .await;
+    assert!(!out.output.contains("held-open-secret"), "{}", out.output);
+    assert!(
+        !out.output.lines().any(|l| l == number.to_string()),
+        "{}",
+        out.output
+    );
+    drop(inheritable);
+}
+
 #[test]
 fn a_host_jail_says_plainly_that_nothing_is_isolated() {
     let report = Jail::host().report();
