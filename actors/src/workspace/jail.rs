@@ -378,7 +378,12 @@ impl Jail {
         for dir in extra {
             options.extend(["--ro-bind".into(), dir.into(), dir.into()]);
         }
-        let mut env = vec![("PATH", JAIL_PATH.to_owned())];
+        // pip installs into the home folder (the workspace), never into the read-only /usr.
+        let mut env = vec![
+            ("PATH", JAIL_PATH.to_owned()),
+            ("PIP_USER", "1".to_owned()),
+            ("PIP_BREAK_SYSTEM_PACKAGES", "1".to_owned()),
+        ];
         // What runs before `argv` inside the jail: the bridge to the proxy, when there is one.
         let mut first: Vec<OsString> = Vec::new();
         if let Some(proxy) = proxy {
