@@ -357,8 +357,6 @@ impl Runtime {
     }
 }
 
-/// The innermost reason of a failed start: ractor wraps a child's startup failure in its
-/// parent's, each as `Actor panicked during startup '<inner>'`.
 /// Starts the network proxy (when the jail's network goes through it) and builds the jail,
 /// probing it with a real command off the async threads.
 async fn start_jail(
@@ -398,6 +396,8 @@ async fn start_jail(
     Ok((Arc::new(jail), proxy))
 }
 
+/// The innermost reason of a failed start: ractor wraps a child's startup failure in its
+/// parent's, each as `Actor panicked during startup '<inner>'`.
 fn startup_cause(message: &str) -> String {
     const WRAPPER: &str = "Actor panicked during startup '";
     let mut inner = message;

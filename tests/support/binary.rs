@@ -23,7 +23,9 @@ pub async fn start(data_dir: &Path, model_url: &str, env: &[(&str, &str)]) -> Se
 }
 
 /// [`start`], the server running as `uid` (its group the same number) when one is given: the
-/// test must be root to do that, and `data_dir` must belong to that user.
+/// test must be root to do that, and `data_dir` and its parent must belong to that user. The
+/// binary is then run from a link beside `data_dir`, since the checkout it was built in may be
+/// closed to that user.
 pub async fn start_as(
     data_dir: &Path,
     model_url: &str,
@@ -31,7 +33,18 @@ pub async fn start_as(
     uid: Option<u32>,
 ) -> ServerProcess {
     let started = Instant::now();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_okcvm"));
+    let built = Path::new(env!("CARGO_BIN_EXE_okcvm"));
+    let program = match uid {
+        None => built.to_path_buf(),
+        Some(_) => {
+            let beside = data_dir.parent().expect("a parent folder").join("okcvm");
+            if std::fs::hard_link(built, &beside).is_err() {
+                std::fs::copy(built, &beside).expect("the binary is copied for the user");
+            }
+            beside
+        }
+    };
+    let mut command = Command::new(program);
     if let Some(uid) = uid {
         command.uid(uid).gid(uid);
     }

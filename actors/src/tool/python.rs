@@ -282,7 +282,6 @@ fn output(ctx: &ToolContext, reply: KernelReply, mut parts: Vec<String>) -> Tool
     if let Some(error) = &reply.error {
         parts.push(error.trim_end().to_string());
     }
-
     let mut images = Vec::new();
     let mut shown = Vec::new();
     for relative in &reply.images {
