@@ -25,8 +25,11 @@ use std::process::Stdio;
 
 use crate::config::{NetworkChoice, SandboxChoice, WorkspaceSettings};
 
+mod report;
 mod rootfs;
 pub mod seccomp;
+
+pub use report::IsolationReport;
 
 pub use super::MOUNT;
 
@@ -68,19 +71,6 @@ pub enum Isolation {
     Host,
     /// Nothing: the jail cannot be built here, for the reason given. Sandboxed work is refused.
     Unavailable(String),
-}
-
-/// What is and is not isolated (see [`Jail::report`]).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct IsolationReport {
-    /// `bubblewrap`, `none` (the operator chose the host) or `unavailable`.
-    pub sandbox: &'static str,
-    /// `proxy`, `off` or `host`.
-    pub network: &'static str,
-    /// What the jail holds.
-    pub isolated: Vec<String>,
-    /// What it does not: shown as warnings.
-    pub not_isolated: Vec<String>,
 }
 
 /// What startup needs to build the jail.
@@ -268,64 +258,6 @@ impl Jail {
 
     pub fn isolation(&self) -> &Isolation {
         &self.isolation
-    }
-
-    /// What is and is not isolated, in words, for the startup log and `/api/health`.
-    pub fn report(&self) -> IsolationReport {
-        let mut report = self.isolation_report();
-        // The kernel does not count processes against `ulimit -u` for root (nor in a user
-        // namespace root made), so only a pids cgroup holds the limit then.
-        if !matches!(self.isolation, Isolation::Unavailable(_))
-            && nix::unistd::Uid::effective().is_root()
-            && !super::process_cgroups_available()
-        {
-            report.not_isolated.push(
-                "no writable pids cgroup and the server runs as root: workspace.limits.processes \
-                 is not enforced (run as an unprivileged user, or give the server a writable \
-                 pids cgroup)"
-                    .into(),
-            );
-        }
-        report
-    }
-
-    fn isolation_report(&self) -> IsolationReport {
-        match &self.isolation {
-            Isolation::Jailed => IsolationReport {
-                sandbox: "bubblewrap",
-                network: if self.proxied() { "proxy" } else { "off" },
-                isolated: vec![
-                    format!(
-                        "agent code runs as uid {SANDBOX_UID} in its own user, pid, ipc, uts, cgroup and network namespaces, with no capabilities and a seccomp filter"
-                    ),
-                    "it sees /usr, a few files of /etc, its own workspace and a private /tmp; nothing else of the host".into(),
-                    if self.proxied() {
-                        "its only network is outbound HTTP(S) through the server's proxy, under the network guard".into()
-                    } else {
-                        "it has no network".into()
-                    },
-                ],
-                not_isolated: Vec::new(),
-            },
-            Isolation::Host => IsolationReport {
-                sandbox: "none",
-                network: "host",
-                isolated: vec![
-                    "agent code gets a scrubbed environment, its own process group and resource limits".into(),
-                ],
-                not_isolated: vec![
-                    "workspace.sandbox is none: agent code runs on the host as the server's user, and can read and write what that user can, including the data directory and the network".into(),
-                ],
-            },
-            Isolation::Unavailable(reason) => IsolationReport {
-                sandbox: "unavailable",
-                network: "off",
-                isolated: Vec::new(),
-                not_isolated: vec![format!(
-                    "the jail cannot be built, so shell commands and Python are refused: {reason}"
-                )],
-            },
-        }
     }
 
     /// Whether agent commands reach the network through the proxy.
