@@ -93,7 +93,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut client: S, guard: &Net
             return;
         }
     };
-    let upstream = match guard.connect(&request.host, request.port).await {
+    let mut upstream = match guard.connect(&request.host, request.port).await {
         Ok(upstream) => upstream,
         Err(GuardError::Refused(why)) => {
             let _ = respond(
@@ -109,7 +109,6 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut client: S, guard: &Net
             return;
         }
     };
-    let mut upstream = upstream;
     let _ = upstream.set_nodelay(true);
     let started = match &request.forward {
         None => {

@@ -416,8 +416,8 @@ fn write_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<PathBuf> 
     Ok(path.to_path_buf())
 }
 
-/// The jail without a network (its bridge to the proxy is the server's binary, which unit
-/// tests do not have), its generated files under `run_dir`. Fails where it cannot be built.
+/// The jail without a network (unit tests run no proxy), its files under `run_dir`. Fails
+/// where it cannot be built.
 #[cfg(test)]
 pub(crate) fn test_jail(run_dir: &Path) -> std::sync::Arc<Jail> {
     let jail = Jail::prepare(&JailSetup {

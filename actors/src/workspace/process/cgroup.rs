@@ -77,10 +77,9 @@ impl Drop for PidsCgroup {
         // command does not wait for that.
         let dir = std::mem::take(&mut self.dir);
         std::thread::spawn(move || {
-            let cgroup = PidsCgroupLeft { dir };
             for attempt in 0..200u64 {
-                let pids = cgroup.pids();
-                if pids.is_empty() && std::fs::remove_dir(&cgroup.dir).is_ok() {
+                let pids = read_pids(&dir);
+                if pids.is_empty() && std::fs::remove_dir(&dir).is_ok() {
                     return;
                 }
                 for pid in pids {
@@ -88,22 +87,12 @@ impl Drop for PidsCgroup {
                 }
                 std::thread::sleep(std::time::Duration::from_millis(1 + attempt.min(20)));
             }
-            tracing::warn!(cgroup = %cgroup.dir.display(), "a command's cgroup could not be removed");
+            tracing::warn!(cgroup = %dir.display(), "a command's cgroup could not be removed");
         });
     }
 }
 
-/// A cgroup whose command has ended, being emptied and removed.
-struct PidsCgroupLeft {
-    dir: PathBuf,
-}
-
-impl PidsCgroupLeft {
-    fn pids(&self) -> Vec<i32> {
-        read_pids(&self.dir)
-    }
-}
-
+/// The processes in the cgroup at `dir`.
 fn read_pids(dir: &Path) -> Vec<i32> {
     std::fs::read_to_string(dir.join("cgroup.procs"))
         .unwrap_or_default()
