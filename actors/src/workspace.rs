@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub mod dir;
 pub mod jail;
 mod paths;
 mod process;
