@@ -29,6 +29,7 @@ pub mod ids;
 pub mod llm;
 pub mod manager;
 pub mod net;
+pub mod private;
 pub mod runtime;
 pub mod schema;
 pub mod session;

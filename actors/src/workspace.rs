@@ -1,8 +1,10 @@
 //! A session's workspace: a host directory the agent sees as `/mnt/okcomputer`.
 //!
 //! Two halves keep the agent inside it:
-//! - `paths` maps the agent's paths onto the directory and refuses any that lead outside it
-//!   (`..`, other absolute paths, symbolic links, hard links), for the file tools;
+//! - `paths` maps the agent's paths onto the directory and opens them through a [`Dir`]
+//!   handle that refuses any that lead outside it (`..`, other absolute paths, symbolic
+//!   links, hard links), for the file tools; the server's own file work (snapshots, deploys,
+//!   downloads, uploads) goes through [`Dir`] handles too;
 //! - `process` runs commands in it: their own process group, a rebuilt environment, capped
 //!   output, a timeout that kills the whole group, inside the [`jail`].
 //!
@@ -21,7 +23,8 @@ pub mod uploads;
 pub mod view;
 
 pub use jail::{Isolation, IsolationReport, Jail, JailSetup};
-pub use paths::PathError;
+pub use dir::Dir;
+pub use paths::{OpenedFile, PathError};
 pub use process::{
     process_cgroups_available, run_command, spawn_interactive, CommandOutcome, CommandSpec,
     EnvSource, Interactive, SandboxMode,
@@ -60,17 +63,53 @@ impl Workspace {
         &self.root
     }
 
-    /// The host path of an existing file or directory the agent named, with every symbolic link
-    /// resolved. Refuses a path that is, or leads, outside the workspace.
-    pub fn resolve_existing(&self, agent_path: &str) -> Result<PathBuf, PathError> {
-        paths::resolve_existing(&self.root, agent_path)
+    /// A handle on the workspace directory, for file work that must not leave it (see
+    /// [`dir`]).
+    pub fn dir(&self) -> std::io::Result<Dir> {
+        Dir::open(&self.root)
     }
 
-    /// The host path at which to create or overwrite the file the agent named. Missing parent
-    /// folders are created (inside the workspace only). Open the result with `O_NOFOLLOW`: the
-    /// returned path has no symbolic link in it, so a link swapped in later makes the open fail.
-    pub fn resolve_for_write(&self, agent_path: &str) -> Result<PathBuf, PathError> {
-        paths::resolve_for_write(&self.root, agent_path)
+    fn handle(&self) -> Result<paths::Root<'_>, PathError> {
+        let dir = self.dir().map_err(|e| PathError::Io {
+            path: MOUNT.to_owned(),
+            reason: e.to_string(),
+        })?;
+        Ok(paths::Root {
+            dir,
+            path: &self.root,
+        })
+    }
+
+    /// Opens the existing regular file the agent named, for reading. Refuses a path that
+    /// leads outside the workspace or through a symbolic link, and a file with other hard
+    /// links.
+    pub fn open_existing(&self, agent_path: &str) -> Result<OpenedFile, PathError> {
+        paths::open_existing(&self.handle()?, agent_path, false)
+    }
+
+    /// [`Self::open_existing`] for reading and writing.
+    pub fn open_existing_rw(&self, agent_path: &str) -> Result<OpenedFile, PathError> {
+        paths::open_existing(&self.handle()?, agent_path, true)
+    }
+
+    /// Opens the file the agent named for reading and writing, creating it and any missing
+    /// folders (inside the workspace only). Never truncates: the caller decides once it has
+    /// looked at [`OpenedFile::created`]. Refused by the same rules as
+    /// [`Self::open_existing`].
+    pub fn open_for_write(&self, agent_path: &str) -> Result<OpenedFile, PathError> {
+        paths::open_for_write(&self.handle()?, agent_path)
+    }
+
+    /// Opens the existing folder the agent named; returns it with its path as the agent sees
+    /// it.
+    pub fn open_existing_dir(&self, agent_path: &str) -> Result<(Dir, String), PathError> {
+        paths::open_existing_dir(&self.handle()?, agent_path)
+    }
+
+    /// The agent's path normalized and relative to the workspace root, refused when it leads
+    /// outside (without looking at the disk).
+    pub fn relative(&self, agent_path: &str) -> Result<PathBuf, PathError> {
+        paths::relative(agent_path)
     }
 
     /// How the agent sees a host path inside the workspace, e.g. `/mnt/okcomputer/output/a.md`.
@@ -96,36 +135,11 @@ impl Workspace {
 /// Removes everything inside `dir` (never `dir` itself, never following symlinks); returns
 /// how many entries went.
 pub fn empty_dir(dir: &Path) -> std::io::Result<usize> {
-    let mut removed = 0;
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let entry = entry?;
-        let path = entry.path();
-        if entry.file_type()?.is_dir() {
-            removed += count_entries(&path)? + 1;
-            std::fs::remove_dir_all(&path)?;
-        } else {
-            std::fs::remove_file(&path)?;
-            removed += 1;
-        }
+    match Dir::open(dir) {
+        Ok(handle) => handle.remove_all_inside(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(e),
     }
-    Ok(removed)
-}
-
-fn count_entries(dir: &Path) -> std::io::Result<usize> {
-    let mut count = 0;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        count += 1;
-        if entry.file_type()?.is_dir() {
-            count += count_entries(&entry.path())?;
-        }
-    }
-    Ok(count)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! Symbolic links and files with other hard links are left out (either could bring in a file
 //! from outside the workspace). Sizes are checked before anything is copied.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,6 +18,8 @@ use serde_json::{json, Value};
 
 use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput, WorkspaceAccess};
 use crate::storage::StorageMsg;
+use crate::workspace::dir::{too_deep, Dir, Stat};
+use crate::workspace::PathError;
 
 /// Longest wait for the store.
 const STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -71,19 +74,19 @@ impl Tool for DeployWebsite {
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             let Args { local_dir, .. } = parse_args(args)?;
-            let dir = ctx
-                .workspace
-                .resolve_existing(&local_dir)
-                .map_err(|e| ToolError::Failed(e.to_string()))?;
-            let shown = ctx.workspace.agent_path(&dir);
-            if !dir.is_dir() {
-                return Err(ToolError::Failed(format!(
-                    "{shown} is a file: give the folder that holds index.html"
-                )));
-            }
-            let index_is_file = std::fs::symlink_metadata(dir.join("index.html"))
-                .map(|m| m.is_file())
-                .unwrap_or(false);
+            let (dir, shown) = ctx.workspace.open_existing_dir(&local_dir).map_err(|e| {
+                ToolError::Failed(match e {
+                    PathError::NotADirectory { path } => {
+                        format!("{path} is a file: give the folder that holds index.html")
+                    }
+                    other => other.to_string(),
+                })
+            })?;
+            let index_is_file = dir
+                .stat(OsStr::new("index.html"))
+                .ok()
+                .flatten()
+                .is_some_and(|s| s.is_file());
             if !index_is_file {
                 return Err(ToolError::Failed(format!(
                     "{shown} has no index.html directly inside it: the site's entry page must be {shown}/index.html"
@@ -100,7 +103,7 @@ impl Tool for DeployWebsite {
                 ctx.settings.deploy.max_site_files,
             );
             let sites = ctx.settings.sites_dir();
-            let (source, site_id) = (dir.clone(), id.clone());
+            let (source, site_id) = (dir, id.clone());
             let published =
                 tokio::task::spawn_blocking(move || publish(&source, &sites, &site_id, limits))
                     .await
@@ -198,9 +201,11 @@ async fn save(ctx: &ToolContext, dir: &str, record: &DeploymentRecord) -> Result
     }
 }
 
-/// Copies `source` into `<sites>/<id>`, replacing the previous version in one rename.
+/// Copies `source` into `<sites>/<id>`, replacing the previous version in one rename. The
+/// source is read through its handle only: links are left out, never followed, and a file
+/// swapped for something else between the survey and the copy fails the deploy.
 fn publish(
-    source: &Path,
+    source: &Dir,
     sites: &Path,
     id: &str,
     (max_bytes, max_files): (u64, usize),
@@ -208,7 +213,7 @@ fn publish(
     let mut plan = Vec::new();
     let mut skipped = Vec::new();
     let mut bytes = 0u64;
-    survey(source, Path::new(""), &mut plan, &mut skipped, &mut bytes)?;
+    survey(source, Path::new(""), 0, &mut plan, &mut skipped, &mut bytes)?;
     let files = plan.iter().filter(|(_, is_dir)| !is_dir).count();
     if bytes > max_bytes {
         return Err(format!(
@@ -223,10 +228,11 @@ fn publish(
         ));
     }
 
-    std::fs::create_dir_all(sites).map_err(|e| format!("could not prepare the site store: {e}"))?;
+    crate::private::create_dir_all(sites)
+        .map_err(|e| format!("could not prepare the site store: {e}"))?;
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let staging = sites.join(format!(".staging-{id}-{suffix}"));
-    let copied = copy_all(source, &staging, &plan);
+    let copied = copy_all(source, &staging, &plan, max_bytes);
     if let Err(e) = copied {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(e);
@@ -257,24 +263,29 @@ fn publish(
 
 /// Lists what to copy (relative path, is a folder), without following links.
 fn survey(
-    root: &Path,
+    dir: &Dir,
     relative: &Path,
+    depth: usize,
     plan: &mut Vec<(PathBuf, bool)>,
     skipped: &mut Vec<String>,
     bytes: &mut u64,
 ) -> Result<(), String> {
-    let dir = root.join(relative);
-    let entries = std::fs::read_dir(&dir).map_err(|e| format!("could not read the folder: {e}"))?;
+    if depth > crate::workspace::dir::MAX_DEPTH {
+        return Err(format!("could not read the folder: {}", too_deep()));
+    }
+    let entries = dir
+        .entries()
+        .map_err(|e| format!("could not read the folder: {e}"))?;
     for entry in entries {
-        let entry = entry.map_err(|e| format!("could not read the folder: {e}"))?;
-        let path = relative.join(entry.file_name());
-        let meta = std::fs::symlink_metadata(entry.path())
-            .map_err(|e| format!("could not read {}: {e}", path.display()))?;
-        if meta.is_dir() {
+        let path = relative.join(&entry.name);
+        if entry.stat.is_dir() {
             plan.push((path.clone(), true));
-            survey(root, &path, plan, skipped, bytes)?;
-        } else if meta.is_file() && std::os::unix::fs::MetadataExt::nlink(&meta) == 1 {
-            *bytes += meta.len();
+            let inner = dir
+                .open_dir(Path::new(&entry.name))
+                .map_err(|e| format!("could not read {}: {e}", path.display()))?;
+            survey(&inner, &path, depth + 1, plan, skipped, bytes)?;
+        } else if entry.stat.is_file() && entry.stat.nlink == 1 {
+            *bytes += entry.stat.len;
             plan.push((path, false));
         } else {
             skipped.push(path.display().to_string());
@@ -283,16 +294,48 @@ fn survey(
     Ok(())
 }
 
-fn copy_all(source: &Path, target: &Path, plan: &[(PathBuf, bool)]) -> Result<(), String> {
-    std::fs::create_dir_all(target).map_err(|e| format!("could not prepare the site: {e}"))?;
+/// Copies the planned files from `source` to the new folder `target`, at most `max_bytes` in
+/// all (files may have grown since the survey).
+fn copy_all(
+    source: &Dir,
+    target: &Path,
+    plan: &[(PathBuf, bool)],
+    max_bytes: u64,
+) -> Result<(), String> {
+    use std::io::Read;
+    use std::os::unix::fs::DirBuilderExt;
+    let folder = |path: &Path| {
+        std::fs::DirBuilder::new()
+            .mode(crate::private::DIR_MODE)
+            .create(path)
+    };
+    folder(target).map_err(|e| format!("could not prepare the site: {e}"))?;
+    let mut budget = max_bytes;
     for (path, is_dir) in plan {
+        let failed = |e: std::io::Error| format!("could not copy {}: {e}", path.display());
         let to = target.join(path);
         if *is_dir {
-            std::fs::create_dir_all(&to)
-        } else {
-            std::fs::copy(source.join(path), &to).map(drop)
+            folder(&to).map_err(failed)?;
+            continue;
         }
-        .map_err(|e| format!("could not copy {}: {e}", path.display()))?;
+        let from = source.open_file(path).map_err(failed)?;
+        let stat = Stat::of(&from).map_err(failed)?;
+        if !stat.is_file() || stat.nlink != 1 {
+            return Err(format!(
+                "{} changed while the site was being copied; deploy again",
+                path.display()
+            ));
+        }
+        let mut out = crate::private::create_new_file(&to).map_err(failed)?;
+        let copied = std::io::copy(&mut from.take(budget.saturating_add(1)), &mut out)
+            .map_err(failed)?;
+        if copied > budget {
+            return Err(format!(
+                "the site grew past the limit of {} (deploy.max_site_mb) while it was being copied",
+                crate::workspace::uploads::size_display(max_bytes)
+            ));
+        }
+        budget -= copied;
     }
     Ok(())
 }
@@ -355,12 +398,12 @@ mod tests {
         std::os::unix::fs::symlink("/etc/passwd", src.join("passwd")).unwrap();
         let sites = dir.path().join("sites");
         let id = "0123456789abcdef0123456789abcdef";
-        let first = publish(&src, &sites, id, (1 << 20, 100)).unwrap();
+        let first = publish(&Dir::open(&src).unwrap(), &sites, id, (1 << 20, 100)).unwrap();
         assert_eq!((first.files, first.bytes), (2, 8));
         assert_eq!(first.skipped, ["passwd"]);
         assert!(!sites.join(id).join("passwd").exists());
         std::fs::write(src.join("index.html"), "v2").unwrap();
-        publish(&src, &sites, id, (1 << 20, 100)).unwrap();
+        publish(&Dir::open(&src).unwrap(), &sites, id, (1 << 20, 100)).unwrap();
         assert_eq!(
             std::fs::read_to_string(sites.join(id).join("index.html")).unwrap(),
             "v2"
@@ -380,7 +423,7 @@ mod tests {
         std::fs::write(src.join("index.html"), vec![b'x'; 2000]).unwrap();
         let sites = dir.path().join("sites");
         let error = publish(
-            &src,
+            &Dir::open(&src).unwrap(),
             &sites,
             "0123456789abcdef0123456789abcdef",
             (1000, 100),
@@ -391,7 +434,7 @@ mod tests {
         assert!(error.contains("deploy.max_site_mb"), "{error}");
         assert!(!sites.exists());
         let error = publish(
-            &src,
+            &Dir::open(&src).unwrap(),
             &sites,
             "0123456789abcdef0123456789abcdef",
             (1 << 20, 0),

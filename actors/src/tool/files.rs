@@ -1,17 +1,15 @@
 //! `read_file`, `write_file` and `edit_file`.
 //!
-//! Each resolves the agent's path through the workspace (which refuses anything outside it),
-//! opens the result with `O_NOFOLLOW` and checks the opened file again, and runs its file work
-//! on the blocking pool. Every error names the path as the agent sees it and says what to do.
+//! Each opens the agent's path through the workspace, which refuses anything outside it or
+//! through a symbolic link in the same step as the open, and runs its file work on the blocking
+//! pool. Every error names the path as the agent sees it and says what to do.
 
-use std::fs::{File, Metadata, OpenOptions};
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{Tool, ToolContext, ToolError};
-use crate::workspace::PathError;
+use crate::workspace::{PathError, Workspace};
 
 mod edit;
 pub(crate) mod read;
@@ -34,68 +32,70 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(|e| ToolError::Failed(format!("the file operation stopped unexpectedly: {e}")))?
 }
 
-/// Opens a resolved path without following a symbolic link swapped in since it was resolved,
-/// and without blocking on a FIFO. (The flags come from nix's re-export of libc: nix's own
-/// `OFlag` needs its `fs` feature, which this crate does not enable.)
-pub(super) fn open(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
-    options
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(path)
-}
-
-/// Checks what was opened is a regular file with a single link: the path may have changed
-/// between resolving and opening it.
-pub(super) fn check_opened(file: &File, shown: &str) -> Result<Metadata, ToolError> {
-    let meta = file
-        .metadata()
-        .map_err(|e| io_failure("inspect", shown, &e))?;
-    if meta.is_dir() {
-        return Err(path_error(PathError::IsDirectory {
-            path: shown.to_owned(),
-        }));
-    }
-    if !meta.is_file() {
-        return Err(ToolError::Failed(format!(
-            "{shown} is not a regular file (it is a device, FIFO or socket), so it can't be used \
-             with the file tools"
-        )));
-    }
-    if meta.nlink() > 1 {
-        return Err(path_error(PathError::HardLinked {
-            path: shown.to_owned(),
-        }));
-    }
-    Ok(meta)
-}
-
-fn path_error(error: PathError) -> ToolError {
+pub(super) fn path_error(error: PathError) -> ToolError {
     ToolError::Failed(error.to_string())
 }
 
 /// An I/O failure on `shown`. `io::Error` messages carry no path, so nothing of the host shows.
 pub(super) fn io_failure(action: &str, shown: &str, error: &io::Error) -> ToolError {
-    let hint = match error.raw_os_error() {
-        Some(code) if code == nix::errno::Errno::ELOOP as i32 => {
-            " (it was replaced by a symbolic link; use the real path)"
-        }
-        _ => "",
-    };
-    ToolError::Failed(format!("could not {action} {shown}: {error}{hint}"))
+    ToolError::Failed(format!("could not {action} {shown}: {error}"))
 }
 
-/// Records that the model has seen (or written) the file at `host`.
-pub(super) fn mark_read(ctx: &ToolContext, host: PathBuf) {
+/// Reads the workspace file the agent named, refusing one over `limit` bytes; `refusal` says
+/// why, given the file's size. Returns the bytes and the path as the agent sees it.
+pub(crate) fn read_limited(
+    workspace: &Workspace,
+    agent_path: &str,
+    limit: u64,
+    refusal: impl FnOnce(&str, u64) -> String,
+) -> Result<(Vec<u8>, String), ToolError> {
+    use std::io::Read;
+    let opened = workspace.open_existing(agent_path).map_err(path_error)?;
+    let shown = opened.shown;
+    if opened.stat.len > limit {
+        return Err(ToolError::Failed(refusal(&shown, opened.stat.len)));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(opened.stat.len).unwrap_or(0));
+    opened
+        .file
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_failure("read", &shown, &e))?;
+    if bytes.len() as u64 > limit {
+        return Err(ToolError::Failed(refusal(&shown, bytes.len() as u64)));
+    }
+    Ok((bytes, shown))
+}
+
+/// Writes `bytes` to the file the agent named, replacing one of the same name (a generated
+/// output, so no earlier read is needed); returns the path as the agent sees it.
+pub(crate) fn replace_file(
+    workspace: &Workspace,
+    agent_path: &str,
+    bytes: &[u8],
+) -> Result<String, ToolError> {
+    use std::io::Write;
+    let opened = workspace.open_for_write(agent_path).map_err(path_error)?;
+    let (mut file, shown) = (opened.file, opened.shown);
+    file.set_len(0)
+        .and_then(|()| file.write_all(bytes))
+        .map_err(|e| io_failure("write", &shown, &e))?;
+    Ok(shown)
+}
+
+/// Records that the model has seen (or written) the file at `relative` (to the workspace).
+pub(super) fn mark_read(ctx: &ToolContext, relative: PathBuf) {
     ctx.files_read
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .insert(host);
+        .insert(relative);
 }
 
-fn was_read(ctx: &ToolContext, host: &Path) -> bool {
+fn was_read(ctx: &ToolContext, relative: &Path) -> bool {
     ctx.files_read
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .contains(host)
+        .contains(relative)
 }
 
 #[cfg(test)]

@@ -84,24 +84,7 @@ pub(crate) fn write_file(
     agent_path: &str,
     bytes: &[u8],
 ) -> Result<String, ToolError> {
-    use std::io::Write;
-    let host = ctx
-        .workspace
-        .resolve_for_write(agent_path)
-        .map_err(|e| failed(e.to_string()))?;
-    let shown = ctx.workspace.agent_path(&host);
-    let mut file = super::files::open(
-        &host,
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true),
-    )
-    .map_err(|e| super::files::io_failure("write", &shown, &e))?;
-    super::files::check_opened(&file, &shown)?;
-    file.write_all(bytes)
-        .map_err(|e| super::files::io_failure("write", &shown, &e))?;
-    Ok(shown)
+    super::files::replace_file(&ctx.workspace, agent_path, bytes)
 }
 
 /// A POST to `path` under an OpenAI-compatible endpoint, with its key as a bearer token.
@@ -625,27 +608,22 @@ pub(crate) async fn transcribe(
     agent_path: &str,
     endpoint: EndpointSettings,
 ) -> Result<ToolOutput, ToolError> {
-    let host = ctx
-        .workspace
-        .resolve_existing(agent_path)
-        .map_err(|e| failed(e.to_string()))?;
-    let shown = ctx.workspace.agent_path(&host);
     let limit = ctx.web.guard.max_bytes();
-    let read = host.clone();
-    let bytes = super::files::blocking(move || {
-        let meta = std::fs::metadata(&read).map_err(|e| failed(e.to_string()))?;
-        if meta.len() > limit {
-            return Err(failed(format!(
+    let workspace = ctx.workspace.clone();
+    let path = agent_path.to_owned();
+    let (bytes, shown) = super::files::blocking(move || {
+        super::files::read_limited(&workspace, &path, limit, |_, _| {
+            format!(
                 "the audio file is over the {} MiB a transcription may send (web.max_download_mb)",
                 limit >> 20
-            )));
-        }
-        std::fs::read(&read).map_err(|e| failed(e.to_string()))
+            )
+        })
     })
     .await?;
-    let name = host
-        .file_name()
-        .map_or_else(|| "audio".into(), |n| n.to_string_lossy().into_owned());
+    let name = shown
+        .rsplit('/')
+        .next()
+        .map_or_else(|| "audio".into(), str::to_owned);
     let form = reqwest::multipart::Form::new()
         .text("model", endpoint.model.clone())
         .part(
@@ -663,7 +641,9 @@ pub(crate) async fn transcribe(
         Err(_) => answer.text(),
     };
     let facts = audio::facts(&bytes);
-    super::files::mark_read(ctx, host);
+    if let Ok(relative) = ctx.workspace.relative(agent_path) {
+        super::files::mark_read(ctx, relative);
+    }
     Ok(ToolOutput {
         text: format!(
             "Transcript of {shown} ({}{}):\n{}",

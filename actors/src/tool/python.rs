@@ -22,6 +22,8 @@ use super::{parse_args, Tool, ToolContext, ToolError, ToolImage, ToolOutput};
 use crate::workspace::spawn_interactive;
 use crate::SessionKey;
 
+/// Largest figure returned to the model with a cell's output.
+const MAX_FIGURE_BYTES: u64 = 10 << 20;
 /// The kernel program, passed to `python3 -c`.
 const KERNEL: &str = include_str!("python/kernel.py");
 
@@ -290,10 +292,11 @@ fn output(ctx: &ToolContext, reply: KernelReply, mut parts: Vec<String>) -> Tool
             crate::workspace::MOUNT,
             relative.trim_start_matches("./")
         );
-        let Ok(host) = ctx.workspace.resolve_existing(&agent_path) else {
-            continue;
-        };
-        if let Ok(bytes) = std::fs::read(&host) {
+        if let Ok((bytes, _)) =
+            super::files::read_limited(&ctx.workspace, &agent_path, MAX_FIGURE_BYTES, |_, _| {
+                String::new()
+            })
+        {
             images.push(ToolImage {
                 mime: "image/png".into(),
                 path: agent_path.clone(),

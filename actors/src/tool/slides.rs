@@ -19,8 +19,6 @@ mod tailwind;
 mod text;
 mod zip;
 
-use std::fs::OpenOptions;
-use std::io::{Read, Write};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -29,7 +27,7 @@ use serde_json::{json, Value};
 
 use base64::Engine;
 
-use super::files::{blocking, check_opened, io_failure, open};
+use super::files::{blocking, replace_file};
 use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
 use crate::workspace::uploads::size_display;
 use crate::workspace::Workspace;
@@ -138,7 +136,7 @@ impl Tool for SlidesGenerator {
             let agent_path = format!("{}/output/{name}.pptx", crate::workspace::MOUNT);
             let bytes = converted.pptx.len() as u64;
             let (writer, target, data) = (workspace.clone(), agent_path.clone(), converted.pptx);
-            blocking(move || write_file(&writer, &target, &data)).await?;
+            blocking(move || replace_file(&writer, &target, &data).map(drop)).await?;
 
             let count = converted.outline.len();
             let (width, height) = converted.size;
@@ -360,27 +358,14 @@ fn slug(title: &str) -> String {
 }
 
 /// Reads a workspace file the agent named, refusing anything over `limit` bytes.
-fn read_limited(workspace: &Workspace, agent_path: &str, limit: u64) -> Result<Vec<u8>, ToolError> {
-    let path = workspace
-        .resolve_existing(agent_path)
-        .map_err(|e| ToolError::Failed(e.to_string()))?;
-    let shown = workspace.agent_path(&path);
-    let mut file =
-        open(&path, OpenOptions::new().read(true)).map_err(|e| io_failure("open", &shown, &e))?;
-    let meta = check_opened(&file, &shown)?;
-    if meta.len() > limit {
-        return Err(ToolError::Failed(format!(
+fn read_limited(workspace: &Workspace, agent_path: &str, limit: u64) -> Result<(Vec<u8>, String), ToolError> {
+    super::files::read_limited(workspace, agent_path, limit, |shown, size| {
+        format!(
             "{shown} is {}, over the {} a deck takes",
-            size_display(meta.len()),
+            size_display(size),
             size_display(limit)
-        )));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    Read::by_ref(&mut file)
-        .take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| io_failure("read", &shown, &e))?;
-    Ok(bytes)
+        )
+    })
 }
 
 /// The HTML file, the folder its relative image paths start from, and its name without
@@ -389,16 +374,14 @@ fn read_html(
     workspace: &Workspace,
     agent_path: &str,
 ) -> Result<(String, String, Option<String>), ToolError> {
-    let bytes = read_limited(workspace, agent_path, MAX_HTML_BYTES)?;
-    let path = workspace
-        .resolve_existing(agent_path)
-        .map_err(|e| ToolError::Failed(e.to_string()))?;
-    let shown = workspace.agent_path(&path);
+    let (bytes, shown) = read_limited(workspace, agent_path, MAX_HTML_BYTES)?;
     let base = shown.rsplit_once('/').map_or_else(
         || crate::workspace::MOUNT.to_owned(),
         |(dir, _)| dir.to_owned(),
     );
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let stem = std::path::Path::new(&shown)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned());
     Ok((String::from_utf8_lossy(&bytes).into_owned(), base, stem))
 }
 
@@ -412,22 +395,9 @@ fn load_image(workspace: &Workspace, base: &str, source: &str) -> Result<Vec<u8>
     } else {
         format!("{base}/{decoded}")
     };
-    read_limited(workspace, &path, MAX_IMAGE_BYTES).map_err(|e| e.to_string())
-}
-
-/// Writes the deck, replacing an earlier one of the same name.
-fn write_file(workspace: &Workspace, agent_path: &str, data: &[u8]) -> Result<(), ToolError> {
-    let path = workspace
-        .resolve_for_write(agent_path)
-        .map_err(|e| ToolError::Failed(e.to_string()))?;
-    let mut file = open(
-        &path,
-        OpenOptions::new().write(true).create(true).truncate(true),
-    )
-    .map_err(|e| io_failure("write", agent_path, &e))?;
-    check_opened(&file, agent_path)?;
-    file.write_all(data)
-        .map_err(|e| io_failure("write", agent_path, &e))
+    read_limited(workspace, &path, MAX_IMAGE_BYTES)
+        .map(|(bytes, _)| bytes)
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

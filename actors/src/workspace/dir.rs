@@ -188,6 +188,12 @@ impl Dir {
     /// always added), creating it with `mode` when `flags` has `O_CREAT`.
     fn open_beneath(&self, relative: &Path, flags: OFlag, mode: Mode) -> io::Result<OwnedFd> {
         let flags = flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        // openat2 refuses a mode without O_CREAT.
+        let mode = if flags.contains(OFlag::O_CREAT) {
+            mode
+        } else {
+            Mode::empty()
+        };
         let parts = names(relative)?;
         if !NO_OPENAT2.load(Ordering::Relaxed) {
             let path: &Path = if parts.is_empty() {

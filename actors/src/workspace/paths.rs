@@ -1,21 +1,18 @@
-//! Mapping the agent's paths onto the workspace directory, refusing any that lead outside it.
+//! Mapping the agent's paths onto the workspace and opening them without leaving it.
 //!
 //! A path is first normalized without touching the disk (so `..` can never climb above the
-//! root), then checked on disk: the deepest part of it that exists is canonicalized (resolving
-//! every symbolic link) and must still be under the canonical root. A regular file with more
-//! than one hard link is refused too: one of its other names may be outside the workspace.
-//!
-//! What remains is a race: a process in the workspace could swap a checked directory for a
-//! symbolic link between the check and the open. The file tools narrow it by opening the final
-//! component with `O_NOFOLLOW` and checking the opened file again; closing it fully needs
-//! `openat2(RESOLVE_BENEATH)`.
+//! root), then opened through the workspace's [`Dir`] handle: the kernel resolves it beneath
+//! the root and refuses any symbolic link on the way, in the same step as the open, so there
+//! is no gap between a check and a use for a process in the workspace to race. What was opened
+//! is checked by its descriptor: a regular file, with a single link (a file with another hard
+//! link may be the same file as one outside the workspace).
 
 use std::ffi::OsStr;
-use std::fs;
+use std::fs::File;
 use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
+use super::dir::{Dir, Kind, Stat};
 use super::MOUNT;
 
 /// Why a path the agent gave cannot be used. Messages show paths as the agent sees them, never
@@ -32,15 +29,14 @@ pub enum PathError {
     )]
     Outside { path: String },
     #[error(
-        "{path} is outside the workspace: it goes through a symbolic link that points outside \
-         {MOUNT}. Use the real path under {MOUNT}/ instead"
+        "{path} goes through a symbolic link ({link} -> {target}), and the file tools never \
+         follow links. Use the path the link points to, or replace the link with the file"
     )]
-    SymlinkOutside { path: String },
-    #[error(
-        "{path} is a symbolic link whose target does not exist: remove the link or write to \
-         another path"
-    )]
-    DanglingSymlink { path: String },
+    Symlink {
+        path: String,
+        link: String,
+        target: String,
+    },
     #[error(
         "{path} is refused as possibly outside the workspace: it has more than one hard link, so \
          it may be the same file as one outside {MOUNT}. Copy it with the shell tool (cp) and use \
@@ -49,6 +45,11 @@ pub enum PathError {
     HardLinked { path: String },
     #[error("{path} does not exist. Check the path, e.g. with the shell tool: ls {parent}")]
     NotFound { path: String, parent: String },
+    #[error(
+        "{path} is not a regular file (it is a device, FIFO or socket), so it can't be used \
+         with the file tools"
+    )]
+    NotRegular { path: String },
     #[error("{path} is a directory, not a file. List it with the shell tool (ls) to find files")]
     IsDirectory { path: String },
     #[error("{path} is a file, so nothing can be created under it. Choose another folder")]
@@ -105,6 +106,94 @@ fn lexical(agent_path: &str) -> Result<PathBuf, PathError> {
     Ok(parts[mount.len()..].iter().collect())
 }
 
+/// A file opened for the agent, with what the tools need to report on it.
+#[derive(Debug)]
+pub struct OpenedFile {
+    pub file: File,
+    pub stat: Stat,
+    /// The path relative to the workspace root (the key of the files a session has read).
+    pub relative: PathBuf,
+    /// The path as the agent sees it.
+    pub shown: String,
+    /// Whether the open created the file.
+    pub created: bool,
+}
+
+/// The workspace root: its handle, and its host path (to show link targets as the agent sees
+/// them).
+pub(super) struct Root<'a> {
+    pub dir: Dir,
+    pub path: &'a Path,
+}
+
+impl Root<'_> {
+    /// A link's target as the agent may see it: never a host path outside the workspace.
+    fn shown_target(&self, target: &Path) -> String {
+        if target.is_relative() || target.starts_with(MOUNT) {
+            return target.display().to_string();
+        }
+        match target.strip_prefix(self.path) {
+            Ok(inside) => agent_view(inside),
+            Err(_) => "a path outside the workspace".to_owned(),
+        }
+    }
+}
+
+/// The agent's path, normalized, relative to the workspace root.
+pub(super) fn relative(agent_path: &str) -> Result<PathBuf, PathError> {
+    lexical(agent_path)
+}
+
+/// Explains why opening `relative` failed, naming paths as the agent sees them: the link on
+/// the way, the deepest folder that exists, or the error itself.
+fn explain(root: &Root<'_>, relative: &Path, error: &io::Error) -> PathError {
+    let path = agent_view(relative);
+    // Look at each step of the path, by handle, for what stopped the open.
+    let mut at = match root.dir.try_clone() {
+        Ok(at) => at,
+        Err(e) => return io_error(relative, &e),
+    };
+    let mut seen = PathBuf::new();
+    for part in relative.iter() {
+        let parent = seen.clone();
+        seen.push(part);
+        match at.stat(part) {
+            Ok(Some(stat)) if stat.kind == Kind::Symlink => {
+                let target = at
+                    .read_link(part)
+                    .map(|t| root.shown_target(Path::new(&t)))
+                    .unwrap_or_else(|_| "?".into());
+                return PathError::Symlink {
+                    path,
+                    link: agent_view(&seen),
+                    target,
+                };
+            }
+            Ok(Some(stat)) if stat.is_dir() => match at.open_dir(Path::new(part)) {
+                Ok(next) => at = next,
+                Err(_) => break,
+            },
+            Ok(Some(_)) if seen.as_path() != relative => {
+                return PathError::NotADirectory {
+                    path: agent_view(&seen),
+                }
+            }
+            Ok(Some(_)) => break,
+            Ok(None) => {
+                return PathError::NotFound {
+                    path,
+                    parent: agent_view(&parent),
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    if error.raw_os_error() == Some(nix::errno::Errno::EXDEV as i32) {
+        return PathError::Outside { path };
+    }
+    io_error(relative, error)
+}
+
 fn io_error(relative: &Path, error: &io::Error) -> PathError {
     PathError::Io {
         path: agent_view(relative),
@@ -112,111 +201,109 @@ fn io_error(relative: &Path, error: &io::Error) -> PathError {
     }
 }
 
-/// Canonicalizes `host` (which must exist) and checks it is still under `root`.
-fn canonical_inside(root: &Path, host: &Path, relative: &Path) -> Result<PathBuf, PathError> {
-    let canonical = host.canonicalize().map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => PathError::DanglingSymlink {
-            path: agent_view(relative),
-        },
-        _ => io_error(relative, &e),
-    })?;
-    if canonical.starts_with(root) {
-        Ok(canonical)
+/// Refuses what is not a regular file with a single link.
+fn check_file(stat: &Stat, relative: &Path) -> Result<(), PathError> {
+    let path = agent_view(relative);
+    match stat.kind {
+        Kind::Dir => Err(PathError::IsDirectory { path }),
+        Kind::File if stat.nlink > 1 => Err(PathError::HardLinked { path }),
+        Kind::File => Ok(()),
+        _ => Err(PathError::NotRegular { path }),
+    }
+}
+
+/// See [`super::Workspace::open_existing`].
+pub(super) fn open_existing(
+    root: &Root<'_>,
+    agent_path: &str,
+    writable: bool,
+) -> Result<OpenedFile, PathError> {
+    let relative = lexical(agent_path)?;
+    let opened = if writable {
+        root.dir.open_file_rw(&relative, false, 0)
     } else {
-        Err(PathError::SymlinkOutside {
-            path: agent_view(relative),
-        })
-    }
-}
-
-/// The deepest ancestor of `relative` (itself included) that exists, as a relative path.
-fn deepest_existing(root: &Path, relative: &Path) -> PathBuf {
-    let mut existing = relative.to_path_buf();
-    while !existing.as_os_str().is_empty() && fs::symlink_metadata(root.join(&existing)).is_err() {
-        existing.pop();
-    }
-    existing
-}
-
-fn refuse_hard_link(meta: &fs::Metadata, relative: &Path) -> Result<(), PathError> {
-    if meta.is_file() && meta.nlink() > 1 {
-        return Err(PathError::HardLinked {
-            path: agent_view(relative),
-        });
-    }
-    Ok(())
-}
-
-/// See [`super::Workspace::resolve_existing`].
-pub(super) fn resolve_existing(root: &Path, agent_path: &str) -> Result<PathBuf, PathError> {
-    let relative = lexical(agent_path)?;
-    let host = root.join(&relative);
-    if fs::symlink_metadata(&host).is_err() {
-        // Report a link out of the workspace on the way as such, not as a missing file, and say
-        // where the file was looked for as the agent sees it.
-        let existing = deepest_existing(root, &relative);
-        canonical_inside(root, &root.join(&existing), &existing)?;
-        return Err(PathError::NotFound {
+        root.dir.open_file(&relative)
+    };
+    let file = opened.map_err(|e| match e.raw_os_error() {
+        Some(code) if code == nix::errno::Errno::EISDIR as i32 => PathError::IsDirectory {
             path: agent_view(&relative),
-            parent: agent_view(&existing),
-        });
-    }
-    let canonical = canonical_inside(root, &host, &relative)?;
-    let meta = fs::metadata(&canonical).map_err(|e| io_error(&relative, &e))?;
-    refuse_hard_link(&meta, &relative)?;
-    Ok(canonical)
+        },
+        _ => explain(root, &relative, &e),
+    })?;
+    let stat = Stat::of(&file).map_err(|e| io_error(&relative, &e))?;
+    check_file(&stat, &relative)?;
+    Ok(OpenedFile {
+        file,
+        stat,
+        shown: agent_view(&relative),
+        relative,
+        created: false,
+    })
 }
 
-/// See [`super::Workspace::resolve_for_write`].
-pub(super) fn resolve_for_write(root: &Path, agent_path: &str) -> Result<PathBuf, PathError> {
+/// See [`super::Workspace::open_for_write`].
+pub(super) fn open_for_write(root: &Root<'_>, agent_path: &str) -> Result<OpenedFile, PathError> {
     let relative = lexical(agent_path)?;
-    let Some(file_name) = relative.file_name().map(OsStr::to_owned) else {
+    let Some(name) = relative.file_name().map(OsStr::to_owned) else {
         return Err(PathError::IsDirectory {
             path: agent_view(&relative),
         });
     };
-    let host = root.join(&relative);
-    if fs::symlink_metadata(&host).is_ok() {
-        // It exists (perhaps as a symbolic link): write to what it resolves to, if inside.
-        let canonical = canonical_inside(root, &host, &relative)?;
-        let meta = fs::metadata(&canonical).map_err(|e| io_error(&relative, &e))?;
-        if meta.is_dir() {
+    let (file, created) = match root.dir.open_file_rw(&relative, false, 0o644) {
+        Ok(file) => (file, false),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // Make the missing folders (never through a link), then the file itself.
+            let parent = relative.parent().unwrap_or(Path::new(""));
+            let folder = root
+                .dir
+                .create_dir_all(parent)
+                .map_err(|e| explain(root, parent, &e))?;
+            match folder.create_new(&name, 0o644) {
+                Ok(file) => (file, true),
+                // Made by someone else in between: open what is there now, by the same rules.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => (
+                    folder
+                        .open_file_rw(Path::new(&name), false, 0o644)
+                        .map_err(|e| explain(root, &relative, &e))?,
+                    false,
+                ),
+                Err(e) => return Err(explain(root, &relative, &e)),
+            }
+        }
+        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EISDIR as i32) => {
             return Err(PathError::IsDirectory {
                 path: agent_view(&relative),
-            });
+            })
         }
-        refuse_hard_link(&meta, &relative)?;
-        return Ok(canonical);
-    }
+        Err(e) => return Err(explain(root, &relative, &e)),
+    };
+    let stat = Stat::of(&file).map_err(|e| io_error(&relative, &e))?;
+    check_file(&stat, &relative)?;
+    Ok(OpenedFile {
+        file,
+        stat,
+        shown: agent_view(&relative),
+        relative,
+        created,
+    })
+}
 
-    let existing = deepest_existing(root, &relative);
-    let mut dir = canonical_inside(root, &root.join(&existing), &existing)?;
-    if !dir.is_dir() {
-        return Err(PathError::NotADirectory {
-            path: agent_view(&existing),
-        });
-    }
-    // Create the missing folders one at a time under the checked ancestor, checking each is a
-    // real directory (not a link raced in) before going into it.
-    let parent = relative.parent().unwrap_or(Path::new(""));
-    let missing = parent.strip_prefix(&existing).unwrap_or(Path::new(""));
-    let mut made = existing.clone();
-    for part in missing.components() {
-        dir.push(part);
-        made.push(part);
-        match fs::create_dir(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(io_error(&made, &e)),
-        }
-        let meta = fs::symlink_metadata(&dir).map_err(|e| io_error(&made, &e))?;
-        if !meta.is_dir() {
-            return Err(PathError::NotADirectory {
-                path: agent_view(&made),
-            });
-        }
-    }
-    Ok(dir.join(file_name))
+/// See [`super::Workspace::open_existing_dir`].
+pub(super) fn open_existing_dir(
+    root: &Root<'_>,
+    agent_path: &str,
+) -> Result<(Dir, String), PathError> {
+    let relative = lexical(agent_path)?;
+    let dir = root
+        .dir
+        .open_dir(&relative)
+        .map_err(|e| match e.raw_os_error() {
+            Some(code) if code == nix::errno::Errno::ENOTDIR as i32 => PathError::NotADirectory {
+                path: agent_view(&relative),
+            },
+            _ => explain(root, &relative, &e),
+        })?;
+    Ok((dir, agent_view(&relative)))
 }
 
 #[cfg(test)]

@@ -13,9 +13,12 @@
 //! `spawn_blocking`.
 
 use std::collections::{BTreeMap, HashSet};
+use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+
+use super::dir::{Dir, Kind, Stat};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -86,17 +89,6 @@ struct Indexed {
     sha256: String,
 }
 
-/// Size and modification time (nanoseconds) of a file.
-fn file_stamp(path: &Path) -> Option<(u64, i128)> {
-    let meta = std::fs::symlink_metadata(path).ok()?;
-    let modified = meta.modified().ok()?;
-    let ns = match modified.duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => d.as_nanos() as i128,
-        Err(e) => -(e.duration().as_nanos() as i128),
-    };
-    Some((meta.len(), ns))
-}
-
 #[derive(Debug, Serialize, Deserialize)]
 struct Manifest {
     info: SnapshotInfo,
@@ -158,9 +150,11 @@ impl SnapshotStore {
         label: Option<String>,
         message_id: Option<String>,
     ) -> Result<SnapshotInfo, SnapshotError> {
+        let ws = open_workspace(workspace)?;
         let mut entries = BTreeMap::new();
+        let mut stamps = BTreeMap::new();
         let mut total = 0u64;
-        scan(workspace, "", &mut entries, &mut total)?;
+        scan(&ws, "", 0, &mut entries, &mut stamps, &mut total)?;
         if total > self.limit_bytes {
             return Err(SnapshotError::TooLarge {
                 size: total,
@@ -173,10 +167,9 @@ impl SnapshotStore {
         let known = self.read_index(tenant, session);
         let mut index = BTreeMap::new();
         for (path, entry) in entries.iter_mut() {
-            if let Entry::File { sha256, .. } = entry {
+            if let Entry::File { sha256, size, .. } = entry {
                 files += 1;
-                let full = workspace.join(path.as_str());
-                let stamp = file_stamp(&full);
+                let stamp = stamps.get(path.as_str()).copied();
                 let cached = known
                     .get(path.as_str())
                     .filter(|c| Some((c.size, c.modified_ns)) == stamp)
@@ -185,7 +178,10 @@ impl SnapshotStore {
                 let hash = match cached {
                     Some(hash) => hash,
                     None => {
-                        let (hash, added) = self.store_blob(&full, path)?;
+                        let (hash, stored_size, added) = self.store_blob(&ws, path)?;
+                        // What was stored is what the manifest says, even if the file changed
+                        // since it was listed.
+                        *size = stored_size;
                         stored_bytes += added;
                         hash
                     }
@@ -218,7 +214,7 @@ impl SnapshotStore {
             entries,
         };
         let dir = self.session_dir(tenant, session);
-        std::fs::create_dir_all(&dir).map_err(io("create", "the manifest folder"))?;
+        crate::private::create_dir_all(&dir).map_err(io("create", "the manifest folder"))?;
         let text = serde_json::to_vec(&manifest).map_err(|e| SnapshotError::Corrupt {
             id: info.id.clone(),
             reason: e.to_string(),
@@ -247,7 +243,7 @@ impl SnapshotStore {
         let path = self.index_path(tenant, session);
         let written = path
             .parent()
-            .map(std::fs::create_dir_all)
+            .map(crate::private::create_dir_all)
             .unwrap_or(Ok(()))
             .ok()
             .and_then(|()| serde_json::to_vec(index).ok())
@@ -375,7 +371,7 @@ impl SnapshotStore {
     ) -> Result<(), SnapshotError> {
         let path = self.branches_path(tenant, session);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io("create", "the branches folder"))?;
+            crate::private::create_dir_all(parent).map_err(io("create", "the branches folder"))?;
         }
         let text = serde_json::to_vec(branches).map_err(|e| SnapshotError::Corrupt {
             id: "branches".into(),
@@ -398,9 +394,10 @@ impl SnapshotStore {
         workspace: &Path,
     ) -> Result<usize, SnapshotError> {
         let manifest = self.manifest(tenant, session, id)?;
+        let ws = open_workspace(workspace)?;
         let mut current = BTreeMap::new();
-        let mut total = 0;
-        scan(workspace, "", &mut current, &mut total)?;
+        let (mut stamps, mut total) = (BTreeMap::new(), 0);
+        scan(&ws, "", 0, &mut current, &mut stamps, &mut total)?;
         let mut changed = 0;
         // Remove what the snapshot does not have (deepest first), and what changed kind.
         for (path, entry) in current.iter().rev() {
@@ -411,31 +408,31 @@ impl SnapshotStore {
                 _ => false,
             };
             if !keep {
-                let full = workspace.join(path);
-                match entry {
-                    Entry::Dir => std::fs::remove_dir_all(&full),
-                    _ => std::fs::remove_file(&full),
-                }
-                .or_else(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => Ok(()),
-                    _ => Err(e),
-                })
-                .map_err(io("remove", path.clone()))?;
+                let (folder, name) = parent_of(&ws, path)?;
+                folder.remove(name).map_err(io("remove", path.clone()))?;
                 changed += 1;
             }
         }
         for (path, entry) in &manifest.entries {
-            let full = workspace.join(path);
             match entry {
                 Entry::Dir => {
-                    if !full.is_dir() {
-                        std::fs::create_dir_all(&full).map_err(io("create", path.clone()))?;
+                    let (folder, name) = parent_of(&ws, path)?;
+                    if folder.create_dir(name).map_err(io("create", path.clone()))? {
                         changed += 1;
+                    } else if !folder
+                        .stat(name)
+                        .map_err(io("read", path.clone()))?
+                        .is_some_and(|s| s.is_dir())
+                    {
+                        // Something else took the name since the scan.
+                        return Err(io("create", path.clone())(changed_under_restore()));
                     }
                 }
                 Entry::Link { target } => {
-                    if std::fs::symlink_metadata(&full).is_err() {
-                        std::os::unix::fs::symlink(target, &full)
+                    let (folder, name) = parent_of(&ws, path)?;
+                    if folder.stat(name).map_err(io("read", path.clone()))?.is_none() {
+                        folder
+                            .symlink(OsStr::new(target), name)
                             .map_err(io("link", path.clone()))?;
                         changed += 1;
                     }
@@ -443,27 +440,58 @@ impl SnapshotStore {
                 Entry::File {
                     sha256, executable, ..
                 } => {
-                    let same = hash_file(&full).map(|(h, _)| &h == sha256).unwrap_or(false);
-                    if !same {
-                        let blob = std::fs::read(self.blob_path(sha256)).map_err(|e| {
-                            SnapshotError::Corrupt {
-                                id: id.to_string(),
-                                reason: format!("the content of {path} is missing ({e})"),
-                            }
-                        })?;
-                        if let Some(parent) = full.parent() {
-                            std::fs::create_dir_all(parent).map_err(io("create", path.clone()))?;
-                        }
-                        write_atomically(&full, &blob)?;
+                    let (folder, name) = parent_of(&ws, path)?;
+                    let mode = if *executable { 0o755 } else { 0o644 };
+                    if self.restore_file(id, &folder, name, path, sha256, mode)? {
                         changed += 1;
                     }
-                    let mode = if *executable { 0o755 } else { 0o644 };
-                    std::fs::set_permissions(&full, std::fs::Permissions::from_mode(mode))
-                        .map_err(io("set permissions of", path.clone()))?;
                 }
             }
         }
         Ok(changed)
+    }
+
+    /// Makes `name` in `folder` hold blob `sha256` with `mode`; `true` when it had to be
+    /// written. A differing file is replaced by a new one renamed over it, so a link or a
+    /// hard link in its place is replaced, never written through.
+    fn restore_file(
+        &self,
+        id: &str,
+        folder: &Dir,
+        name: &OsStr,
+        path: &str,
+        sha256: &str,
+        mode: u32,
+    ) -> Result<bool, SnapshotError> {
+        let existing = folder.stat(name).map_err(io("read", path))?;
+        if existing.is_some_and(|s| s.is_file() && s.nlink == 1) {
+            if let Ok(file) = folder.open_file(Path::new(name)) {
+                let same = Stat::of(&file).is_ok_and(|s| s.is_file() && s.nlink == 1)
+                    && hash_reader(&file).is_ok_and(|(h, _)| h == sha256);
+                if same {
+                    file.set_permissions(std::fs::Permissions::from_mode(mode))
+                        .map_err(io("set permissions of", path))?;
+                    return Ok(false);
+                }
+            }
+        }
+        let mut blob = std::fs::File::open(self.blob_path(sha256)).map_err(|e| {
+            SnapshotError::Corrupt {
+                id: id.to_string(),
+                reason: format!("the content of {path} is missing ({e})"),
+            }
+        })?;
+        let temp = OsString::from(format!(".okcvm-restore-{}", crate::ids::new_id()));
+        let mut out = folder.create_new(&temp, mode).map_err(io("write", path))?;
+        let written = std::io::copy(&mut blob, &mut out)
+            .and_then(|_| out.set_permissions(std::fs::Permissions::from_mode(mode)));
+        drop(out);
+        let placed = written.and_then(|()| folder.rename(&temp, folder, name));
+        if let Err(e) = placed {
+            let _ = folder.remove(&temp);
+            return Err(io("write", path)(e));
+        }
+        Ok(true)
     }
 
     /// Deletes the session's snapshots and the blobs no other snapshot references; returns the
@@ -508,82 +536,140 @@ impl SnapshotStore {
         Ok(freed)
     }
 
-    /// Stores a file's content unless the store has it; returns its hash and the bytes added.
-    fn store_blob(&self, file: &Path, shown: &str) -> Result<(String, u64), SnapshotError> {
-        let (sha256, size) = hash_file(file).map_err(io("read", shown))?;
+    /// Stores the content of workspace file `path` unless the store has it, reading it once
+    /// through the workspace handle; returns its hash, its size and the bytes added.
+    fn store_blob(&self, ws: &Dir, path: &str) -> Result<(String, u64, u64), SnapshotError> {
+        let file = ws.open_file(Path::new(path)).map_err(io("read", path))?;
+        let stat = Stat::of(&file).map_err(io("read", path))?;
+        if !stat.is_file() {
+            return Err(io("read", path)(changed_under_snapshot()));
+        }
+        let blobs = self.root.join("blobs");
+        crate::private::create_dir_all(&blobs).map_err(io("create", "a blob folder"))?;
+        let temp = blobs.join(format!(".tmp-{}", crate::ids::new_id()));
+        let mut out = crate::private::create_new_file(&temp).map_err(io("store", path))?;
+        let hashed = copy_hashing(file, &mut out);
+        drop(out);
+        let (sha256, size) = match hashed {
+            Ok(done) => done,
+            Err(e) => {
+                let _ = std::fs::remove_file(&temp);
+                return Err(io("read", path)(e));
+            }
+        };
         let blob = self.blob_path(&sha256);
         if blob.exists() {
-            return Ok((sha256, 0));
+            let _ = std::fs::remove_file(&temp);
+            return Ok((sha256, size, 0));
         }
-        if let Some(parent) = blob.parent() {
-            std::fs::create_dir_all(parent).map_err(io("create", "a blob folder"))?;
+        let placed = blob
+            .parent()
+            .map_or(Ok(()), crate::private::create_dir_all)
+            .and_then(|()| std::fs::rename(&temp, &blob));
+        if let Err(e) = placed {
+            let _ = std::fs::remove_file(&temp);
+            return Err(io("store", path)(e));
         }
-        let temp = blob.with_extension(format!("tmp-{}", crate::ids::new_id()));
-        std::fs::copy(file, &temp).map_err(io("copy", shown))?;
-        std::fs::rename(&temp, &blob).map_err(io("store", shown))?;
-        Ok((sha256, size))
+        Ok((sha256, size, size))
     }
 }
 
-/// Lists the workspace without following links. Paths are `/`-separated and relative.
+/// The workspace root as a handle, for every snapshot operation on it.
+fn open_workspace(workspace: &Path) -> Result<Dir, SnapshotError> {
+    Dir::open(workspace).map_err(io("open", "the workspace"))
+}
+
+/// The folder holding `path` (opened beneath the workspace, never through a link) and the
+/// last name of `path`.
+fn parent_of<'p>(ws: &Dir, path: &'p str) -> Result<(Dir, &'p OsStr), SnapshotError> {
+    let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let folder = ws
+        .open_dir(Path::new(parent))
+        .map_err(io("open the folder of", path))?;
+    Ok((folder, OsStr::new(name)))
+}
+
+fn changed_under_restore() -> std::io::Error {
+    std::io::Error::other("the workspace changed while it was being restored")
+}
+
+fn changed_under_snapshot() -> std::io::Error {
+    std::io::Error::other("it changed while the snapshot was being taken")
+}
+
+/// Lists the workspace through its handle, without following links. Paths are
+/// `/`-separated and relative; `stamps` gets each file's size and modification time.
 fn scan(
-    root: &Path,
+    dir: &Dir,
     relative: &str,
+    depth: usize,
     out: &mut BTreeMap<String, Entry>,
+    stamps: &mut BTreeMap<String, (u64, i128)>,
     total: &mut u64,
 ) -> Result<(), SnapshotError> {
-    let dir = if relative.is_empty() {
-        root.to_path_buf()
-    } else {
-        root.join(relative)
-    };
-    let entries = std::fs::read_dir(&dir).map_err(io("read", format!("/{relative}")))?;
-    for entry in entries {
-        let entry = entry.map_err(io("read", format!("/{relative}")))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
+    let shown = || format!("/{relative}");
+    if depth > super::dir::MAX_DEPTH {
+        return Err(io("read", shown())(super::dir::too_deep()));
+    }
+    for entry in dir.entries().map_err(io("read", shown()))? {
+        let name = entry.name.to_string_lossy().into_owned();
         let path = if relative.is_empty() {
             name
         } else {
             format!("{relative}/{name}")
         };
-        let meta = std::fs::symlink_metadata(entry.path()).map_err(io("read", path.clone()))?;
-        if meta.is_dir() {
-            out.insert(path.clone(), Entry::Dir);
-            scan(root, &path, out, total)?;
-        } else if meta.is_symlink() {
-            let target = std::fs::read_link(entry.path()).map_err(io("read", path.clone()))?;
-            out.insert(
-                path,
-                Entry::Link {
-                    target: target.to_string_lossy().into_owned(),
-                },
-            );
-        } else if meta.is_file() {
-            *total += meta.len();
-            out.insert(
-                path,
-                Entry::File {
-                    sha256: String::new(),
-                    size: meta.len(),
-                    executable: meta.permissions().mode() & 0o111 != 0,
-                },
-            );
+        match entry.stat.kind {
+            Kind::Dir => {
+                out.insert(path.clone(), Entry::Dir);
+                let inner = dir
+                    .open_dir(Path::new(&entry.name))
+                    .map_err(io("read", path.clone()))?;
+                scan(&inner, &path, depth + 1, out, stamps, total)?;
+            }
+            Kind::Symlink => {
+                let target = dir.read_link(&entry.name).map_err(io("read", path.clone()))?;
+                out.insert(
+                    path,
+                    Entry::Link {
+                        target: target.to_string_lossy().into_owned(),
+                    },
+                );
+            }
+            Kind::File => {
+                *total += entry.stat.len;
+                stamps.insert(path.clone(), (entry.stat.len, entry.stat.modified_ns));
+                out.insert(
+                    path,
+                    Entry::File {
+                        sha256: String::new(),
+                        size: entry.stat.len,
+                        executable: entry.stat.mode & 0o111 != 0,
+                    },
+                );
+            }
+            Kind::Other => {}
         }
     }
     Ok(())
 }
 
-fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
-    let mut file = std::fs::File::open(path)?;
+/// The SHA-256 and length of what `reader` holds, read to the end.
+fn hash_reader(reader: impl Read) -> std::io::Result<(String, u64)> {
+    copy_hashing(reader, &mut std::io::sink())
+}
+
+/// Copies `reader` to `out`, hashing as it goes; returns the SHA-256 and the length.
+fn copy_hashing(mut reader: impl Read, out: &mut impl Write) -> std::io::Result<(String, u64)> {
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 64 * 1024];
     let mut size = 0u64;
     loop {
-        let n = file.read(&mut buffer)?;
+        let n = reader.read(&mut buffer)?;
         if n == 0 {
             break;
         }
         hasher.update(&buffer[..n]);
+        out.write_all(&buffer[..n])?;
         size += n as u64;
     }
     let hash = hasher
@@ -600,7 +686,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SnapshotError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temp = path.with_file_name(format!(".{shown}.tmp-{}", crate::ids::new_id()));
-    let mut file = std::fs::File::create(&temp).map_err(io("write", shown.clone()))?;
+    let mut file = crate::private::create_new_file(&temp).map_err(io("write", shown.clone()))?;
     file.write_all(bytes).map_err(io("write", shown.clone()))?;
     file.sync_all().map_err(io("write", shown.clone()))?;
     std::fs::rename(&temp, path).map_err(io("replace", shown))

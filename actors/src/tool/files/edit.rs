@@ -1,13 +1,12 @@
 //! `edit_file`: exact string replacement in a file the model has read.
 
-use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 
 use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{blocking, check_opened, io_failure, open, path_error, was_read};
+use super::{blocking, io_failure, path_error, was_read};
 use crate::tool::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
 
 #[derive(Debug, Deserialize)]
@@ -56,17 +55,14 @@ fn edit(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
     }
 
     let ws = &ctx.workspace;
-    let host = ws.resolve_existing(&args.file_path).map_err(path_error)?;
-    let shown = ws.agent_path(&host);
-    if !was_read(ctx, &host) {
+    let opened = ws.open_existing_rw(&args.file_path).map_err(path_error)?;
+    let (mut file, shown) = (opened.file, opened.shown);
+    if !was_read(ctx, &opened.relative) {
         return Err(ToolError::Failed(format!(
             "{shown} has not been read in this session: read it with read_file first, then edit \
              it"
         )));
     }
-    let mut file = open(&host, OpenOptions::new().read(true).write(true))
-        .map_err(|e| io_failure("open", &shown, &e))?;
-    check_opened(&file, &shown)?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)
         .map_err(|e| io_failure("read", &shown, &e))?;

@@ -1,6 +1,5 @@
 //! `read_file`: text in `cat -n` form, images for the model to see.
 
-use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -8,7 +7,7 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{blocking, check_opened, io_failure, mark_read, open, path_error};
+use super::{blocking, io_failure, mark_read, path_error};
 use crate::tool::{
     parse_args, Tool, ToolContext, ToolError, ToolImage, ToolOutput, WorkspaceAccess,
 };
@@ -73,13 +72,11 @@ fn read(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
     };
 
     let ws = &ctx.workspace;
-    let host = ws.resolve_existing(&args.file_path).map_err(path_error)?;
-    let shown = ws.agent_path(&host);
-    let file =
-        open(&host, OpenOptions::new().read(true)).map_err(|e| io_failure("open", &shown, &e))?;
-    let meta = check_opened(&file, &shown)?;
-    if meta.len() == 0 {
-        mark_read(ctx, host);
+    let opened = ws.open_existing(&args.file_path).map_err(path_error)?;
+    let (file, shown, relative) = (opened.file, opened.shown, opened.relative);
+    let size = opened.stat.len;
+    if size == 0 {
+        mark_read(ctx, relative);
         return Ok(ToolOutput::text(format!(
             "<system-reminder>The file {shown} exists but is empty.</system-reminder>"
         )));
@@ -89,8 +86,8 @@ fn read(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
     let head = reader
         .fill_buf()
         .map_err(|e| io_failure("read", &shown, &e))?;
-    let output = if let Some(mime) = image_mime(head, &host) {
-        image(reader, meta.len(), mime, &shown)?
+    let output = if let Some(mime) = image_mime(head, &relative) {
+        image(reader, size, mime, &shown)?
     } else if looks_binary(head) && crate::tool::media::is_audio(&shown) {
         return Err(ToolError::Failed(format!(
             "{shown} is an audio file: its transcript needs a speech recognition endpoint, and \
@@ -101,12 +98,12 @@ fn read(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
             "{shown} is a binary file{kind} and can't be read as text yet (converting PDF and \
              Office documents is not available yet). Inspect it with the shell tool instead, e.g. \
              `file {shown}`, or extract its text with a python3 script",
-            kind = binary_kind(&host),
+            kind = binary_kind(&relative),
         )));
     } else {
         text(reader, first, limit, &shown)?
     };
-    mark_read(ctx, host);
+    mark_read(ctx, relative);
     Ok(output)
 }
 

@@ -1,14 +1,12 @@
 //! `write_file`: create, overwrite or append to a file.
 
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::{Seek, SeekFrom, Write};
 
 use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{blocking, check_opened, io_failure, mark_read, open, path_error, was_read};
+use super::{blocking, io_failure, mark_read, path_error, was_read};
 use crate::tool::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
 
 #[derive(Debug, Deserialize)]
@@ -41,36 +39,30 @@ impl Tool for WriteFile {
 
 fn write(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
     let ws = &ctx.workspace;
-    let host = ws.resolve_for_write(&args.file_path).map_err(path_error)?;
-    let shown = ws.agent_path(&host);
+    // Opened without truncating: what was opened is checked before anything in it changes.
+    let opened = ws.open_for_write(&args.file_path).map_err(path_error)?;
+    let (mut file, shown) = (opened.file, opened.shown);
     // The manifest promises the model this: an existing file is only replaced or extended once
     // it has been read, so nothing is overwritten unseen.
-    if host.exists() && !was_read(ctx, &host) {
+    if !opened.created && !was_read(ctx, &opened.relative) {
         return Err(ToolError::Failed(format!(
             "{shown} already exists and has not been read in this session. Read it with \
              read_file first, then write it again (or write to a new path)"
         )));
     }
-
-    // Open without truncating: the opened file is checked before anything in it changes.
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).mode(0o644);
-    if args.append {
-        options.append(true);
-    }
-    let mut file = open(&host, &mut options).map_err(|e| io_failure("open", &shown, &e))?;
-    check_opened(&file, &shown)?;
-    if !args.append {
+    let positioned = if args.append {
+        file.seek(SeekFrom::End(0)).map(drop)
+    } else {
         file.set_len(0)
-            .map_err(|e| io_failure("truncate", &shown, &e))?;
-    }
+    };
+    positioned.map_err(|e| io_failure("open", &shown, &e))?;
     file.write_all(args.content.as_bytes())
         .map_err(|e| io_failure("write", &shown, &e))?;
     let size = file
         .metadata()
         .map_err(|e| io_failure("inspect", &shown, &e))?
         .len();
-    mark_read(ctx, host);
+    mark_read(ctx, opened.relative);
 
     let written = args.content.len();
     let text = if args.append {

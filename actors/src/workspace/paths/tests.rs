@@ -1,3 +1,5 @@
+use std::fs;
+use std::io::Read;
 use std::os::unix::fs::symlink;
 
 use super::*;
@@ -22,31 +24,46 @@ fn outside(path: &str) -> PathError {
     }
 }
 
+fn read_err(ws: &Workspace, path: &str) -> PathError {
+    ws.open_existing(path).unwrap_err()
+}
+
+fn write_err(ws: &Workspace, path: &str) -> PathError {
+    ws.open_for_write(path).unwrap_err()
+}
+
+fn content(opened: OpenedFile) -> String {
+    let mut text = String::new();
+    let mut file = opened.file;
+    file.read_to_string(&mut text).unwrap();
+    text
+}
+
 #[test]
 fn mount_paths_and_relative_paths_map_into_the_root() {
     let (_dir, ws) = workspace();
     fs::write(ws.root().join("output/a.txt"), "a").unwrap();
-    let expected = ws.root().join("output/a.txt");
     for given in [
         "/mnt/okcomputer/output/a.txt",
         "output/a.txt",
         "./output/../output/a.txt",
         "/mnt/okcomputer/../okcomputer/output/a.txt",
     ] {
-        assert_eq!(ws.resolve_existing(given), Ok(expected.clone()), "{given}");
+        let opened = ws.open_existing(given).unwrap();
+        assert_eq!(opened.relative, Path::new("output/a.txt"), "{given}");
+        assert_eq!(opened.shown, "/mnt/okcomputer/output/a.txt", "{given}");
+        assert_eq!(content(opened), "a", "{given}");
     }
-    assert_eq!(
-        ws.resolve_existing("/mnt/okcomputer"),
-        Ok(ws.root().to_path_buf())
-    );
+    let (_, shown) = ws.open_existing_dir("/mnt/okcomputer").unwrap();
+    assert_eq!(shown, "/mnt/okcomputer");
 }
 
 #[test]
 fn absolute_paths_outside_the_mount_are_refused_for_read_and_write() {
     let (_dir, ws) = workspace();
     for given in ["/etc/passwd", "/mnt/okcomputerx/a", "/mnt", "/"] {
-        assert_eq!(ws.resolve_existing(given), Err(outside(given)), "{given}");
-        assert_eq!(ws.resolve_for_write(given), Err(outside(given)), "{given}");
+        assert_eq!(read_err(&ws, given), outside(given), "{given}");
+        assert_eq!(write_err(&ws, given), outside(given), "{given}");
     }
 }
 
@@ -59,15 +76,15 @@ fn parent_steps_that_escape_are_refused_for_read_and_write() {
         "a/../../x",
         "output/../../ws/x",
     ] {
-        assert_eq!(ws.resolve_existing(given), Err(outside(given)), "{given}");
-        assert_eq!(ws.resolve_for_write(given), Err(outside(given)), "{given}");
+        assert_eq!(read_err(&ws, given), outside(given), "{given}");
+        assert_eq!(write_err(&ws, given), outside(given), "{given}");
     }
 }
 
 #[test]
 fn the_refusal_names_the_path_and_says_it_is_outside_the_workspace() {
     let (_dir, ws) = workspace();
-    let message = ws.resolve_existing("/etc/passwd").unwrap_err().to_string();
+    let message = read_err(&ws, "/etc/passwd").to_string();
     assert!(
         message.starts_with("/etc/passwd is outside the workspace"),
         "{message}"
@@ -77,46 +94,51 @@ fn the_refusal_names_the_path_and_says_it_is_outside_the_workspace() {
 #[test]
 fn empty_paths_and_nul_bytes_are_refused() {
     let (_dir, ws) = workspace();
-    assert_eq!(ws.resolve_existing(""), Err(PathError::Empty));
-    assert_eq!(ws.resolve_for_write(""), Err(PathError::Empty));
-    assert_eq!(ws.resolve_existing("a\0b"), Err(PathError::NulByte));
-    assert_eq!(ws.resolve_for_write("a\0b"), Err(PathError::NulByte));
+    assert_eq!(read_err(&ws, ""), PathError::Empty);
+    assert_eq!(write_err(&ws, ""), PathError::Empty);
+    assert_eq!(read_err(&ws, "a\0b"), PathError::NulByte);
+    assert_eq!(write_err(&ws, "a\0b"), PathError::NulByte);
 }
 
 #[test]
-fn a_symlinked_file_pointing_outside_is_refused_for_read_and_write() {
+fn a_symlinked_file_is_refused_for_read_and_write_naming_the_link() {
     let (dir, ws) = workspace();
-    symlink(outside_file(&dir), ws.root().join("link.txt")).unwrap();
-    let refused = PathError::SymlinkOutside {
+    let secret = outside_file(&dir);
+    symlink(&secret, ws.root().join("link.txt")).unwrap();
+    let refused = PathError::Symlink {
         path: "/mnt/okcomputer/link.txt".into(),
+        link: "/mnt/okcomputer/link.txt".into(),
+        target: "a path outside the workspace".into(),
     };
-    assert_eq!(ws.resolve_existing("link.txt"), Err(refused.clone()));
-    assert_eq!(ws.resolve_for_write("link.txt"), Err(refused));
+    assert_eq!(read_err(&ws, "link.txt"), refused);
+    assert_eq!(write_err(&ws, "link.txt"), refused);
+    assert_eq!(fs::read_to_string(&secret).unwrap(), "secret");
 }
 
 #[test]
-fn a_symlinked_directory_pointing_outside_is_refused_for_read_and_write() {
+fn a_symlinked_directory_is_refused_for_read_and_write_before_anything_is_made() {
     let (dir, ws) = workspace();
     outside_file(&dir);
     symlink(dir.path(), ws.root().join("escape")).unwrap();
+    let refused = |path: &str| PathError::Symlink {
+        path: path.into(),
+        link: "/mnt/okcomputer/escape".into(),
+        target: "a path outside the workspace".into(),
+    };
     assert_eq!(
-        ws.resolve_existing("escape/secret.txt"),
-        Err(PathError::SymlinkOutside {
-            path: "/mnt/okcomputer/escape/secret.txt".into()
-        })
+        read_err(&ws, "escape/secret.txt"),
+        refused("/mnt/okcomputer/escape/secret.txt")
     );
     // Writing a new file (and new folders) through the link is refused before anything is made.
     assert_eq!(
-        ws.resolve_for_write("/mnt/okcomputer/escape/new/file.txt"),
-        Err(PathError::SymlinkOutside {
-            path: "/mnt/okcomputer/escape".into()
-        })
+        write_err(&ws, "/mnt/okcomputer/escape/new/file.txt"),
+        refused("/mnt/okcomputer/escape/new/file.txt")
     );
     assert!(!dir.path().join("new").exists());
-    // A missing file behind the link is reported as outside, not as missing.
+    // A missing file behind the link is reported as behind a link, not as missing.
     assert!(matches!(
-        ws.resolve_existing("escape/missing.txt"),
-        Err(PathError::SymlinkOutside { .. })
+        read_err(&ws, "escape/missing.txt"),
+        PathError::Symlink { .. }
     ));
 }
 
@@ -124,24 +146,28 @@ fn a_symlinked_directory_pointing_outside_is_refused_for_read_and_write() {
 fn a_dangling_symlink_is_not_written_through() {
     let (dir, ws) = workspace();
     symlink(dir.path().join("not-yet"), ws.root().join("dangling")).unwrap();
-    assert_eq!(
-        ws.resolve_for_write("dangling"),
-        Err(PathError::DanglingSymlink {
-            path: "/mnt/okcomputer/dangling".into()
-        })
-    );
+    assert!(matches!(
+        write_err(&ws, "dangling"),
+        PathError::Symlink { .. }
+    ));
     assert!(!dir.path().join("not-yet").exists());
 }
 
 #[test]
-fn symlinks_inside_the_workspace_resolve_to_their_target() {
+fn symlinks_inside_the_workspace_are_not_followed_and_the_message_names_their_target() {
     let (_dir, ws) = workspace();
     fs::write(ws.root().join("output/real.txt"), "x").unwrap();
-    symlink(ws.root().join("output"), ws.root().join("out")).unwrap();
     symlink("real.txt", ws.root().join("output/alias.txt")).unwrap();
-    let real = ws.root().join("output/real.txt");
-    assert_eq!(ws.resolve_existing("out/real.txt"), Ok(real.clone()));
-    assert_eq!(ws.resolve_for_write("output/alias.txt"), Ok(real));
+    let error = read_err(&ws, "output/alias.txt");
+    assert_eq!(
+        error,
+        PathError::Symlink {
+            path: "/mnt/okcomputer/output/alias.txt".into(),
+            link: "/mnt/okcomputer/output/alias.txt".into(),
+            target: "real.txt".into(),
+        }
+    );
+    assert!(error.to_string().contains("Use the path the link points to"));
 }
 
 #[test]
@@ -152,22 +178,20 @@ fn a_file_with_another_hard_link_is_refused_for_read_and_write() {
     let refused = PathError::HardLinked {
         path: "/mnt/okcomputer/upload/linked.txt".into(),
     };
-    assert_eq!(
-        ws.resolve_existing("upload/linked.txt"),
-        Err(refused.clone())
-    );
-    assert_eq!(ws.resolve_for_write("upload/linked.txt"), Err(refused));
+    assert_eq!(read_err(&ws, "upload/linked.txt"), refused);
+    assert_eq!(write_err(&ws, "upload/linked.txt"), refused);
 }
 
 #[test]
 fn writing_creates_missing_folders_inside_the_workspace() {
     let (_dir, ws) = workspace();
-    let path = ws
-        .resolve_for_write("/mnt/okcomputer/output/a/b/c.txt")
+    let opened = ws
+        .open_for_write("/mnt/okcomputer/output/a/b/c.txt")
         .unwrap();
-    assert_eq!(path, ws.root().join("output/a/b/c.txt"));
-    assert!(ws.root().join("output/a/b").is_dir());
-    assert!(!path.exists());
+    assert!(opened.created);
+    assert_eq!(opened.relative, Path::new("output/a/b/c.txt"));
+    assert!(ws.root().join("output/a/b/c.txt").is_file());
+    assert!(!ws.open_for_write("output/a/b/c.txt").unwrap().created);
 }
 
 #[test]
@@ -175,29 +199,29 @@ fn writing_to_a_directory_or_under_a_file_is_refused() {
     let (_dir, ws) = workspace();
     fs::write(ws.root().join("file"), "x").unwrap();
     assert_eq!(
-        ws.resolve_for_write("output"),
-        Err(PathError::IsDirectory {
+        write_err(&ws, "output"),
+        PathError::IsDirectory {
             path: "/mnt/okcomputer/output".into()
-        })
+        }
     );
     assert_eq!(
-        ws.resolve_for_write("/mnt/okcomputer"),
-        Err(PathError::IsDirectory {
+        write_err(&ws, "/mnt/okcomputer"),
+        PathError::IsDirectory {
             path: "/mnt/okcomputer".into()
-        })
+        }
     );
     assert_eq!(
-        ws.resolve_for_write("file/x.txt"),
-        Err(PathError::NotADirectory {
+        write_err(&ws, "file/x.txt"),
+        PathError::NotADirectory {
             path: "/mnt/okcomputer/file".into()
-        })
+        }
     );
 }
 
 #[test]
 fn a_missing_file_is_reported_in_the_agents_view() {
     let (_dir, ws) = workspace();
-    let error = ws.resolve_existing("output/none.txt").unwrap_err();
+    let error = read_err(&ws, "output/none.txt");
     assert_eq!(
         error,
         PathError::NotFound {
@@ -219,4 +243,48 @@ fn host_paths_are_shown_under_the_mount() {
     assert!(!ws.agent_path(dir.path()).contains('/'));
     let text = format!("cd {}/output && ls", ws.root().display());
     assert_eq!(ws.to_agent_view(&text), "cd /mnt/okcomputer/output && ls");
+}
+
+/// Swaps `output/d` between a real folder and a link to `outside` until stopped.
+fn swap_folder(root: PathBuf, outside: PathBuf, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let d = root.join("output/d");
+        let real = root.join("output/d.real");
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = fs::rename(&d, &real);
+            let _ = symlink(&outside, &d);
+            let _ = fs::remove_file(&d);
+            let _ = fs::rename(&real, &d);
+        }
+    })
+}
+
+#[test]
+fn the_file_tools_paths_never_lead_outside_while_a_folder_is_raced_into_a_symlink() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (dir, ws) = workspace();
+    let outside = dir.path().join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(outside.join("f.txt"), "CANARY").unwrap();
+    fs::create_dir_all(ws.root().join("output/d")).unwrap();
+    fs::write(ws.root().join("output/d/f.txt"), "inside").unwrap();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let swapping = swap_folder(ws.root().to_path_buf(), outside.clone(), stop.clone());
+    for i in 0..2000 {
+        if let Ok(opened) = ws.open_existing("output/d/f.txt") {
+            assert_eq!(content(opened), "inside");
+        }
+        if let Ok(opened) = ws.open_for_write(&format!("output/d/new/{i}.txt")) {
+            drop(opened);
+        }
+        if let Ok(opened) = ws.open_for_write("output/d/f.txt") {
+            use std::io::Write;
+            let mut file = opened.file;
+            file.write_all(b"inside").unwrap();
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    swapping.join().unwrap();
+    assert_eq!(fs::read_to_string(outside.join("f.txt")).unwrap(), "CANARY");
+    assert_eq!(fs::read_dir(&outside).unwrap().count(), 1, "nothing was made outside");
 }

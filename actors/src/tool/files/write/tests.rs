@@ -26,7 +26,11 @@ async fn writing_creates_parent_folders_and_reports_bytes_and_path() {
     );
     let host = ctx.workspace.root().join("output/site/index.html");
     assert_eq!(fs::read_to_string(&host).unwrap(), "<p>hi</p>");
-    assert!(ctx.files_read.lock().unwrap().contains(&host));
+    assert!(ctx
+        .files_read
+        .lock()
+        .unwrap()
+        .contains(std::path::Path::new("output/site/index.html")));
 }
 
 #[tokio::test]
@@ -102,7 +106,7 @@ async fn paths_leading_outside_the_workspace_are_refused_and_nothing_outside_cha
     ctx.files_read
         .lock()
         .unwrap()
-        .insert(root.join("hard-link"));
+        .insert("hard-link".into());
     for path in [
         "/etc/okcvm-test",
         "/mnt/okcomputer/../escaped.txt",
