@@ -357,6 +357,15 @@ impl Dir {
         nix::fcntl::renameat(&self.fd, single(from)?, &dest.fd, single(to)?).map_err(errno)
     }
 
+    /// Removes `name` here unless it is a folder; `false` when nothing had the name.
+    pub fn remove_file(&self, name: &OsStr) -> io::Result<bool> {
+        match unlinkat(&self.fd, single(name)?, UnlinkatFlags::NoRemoveDir) {
+            Ok(()) => Ok(true),
+            Err(Errno::ENOENT) => Ok(false),
+            Err(e) => Err(errno(e)),
+        }
+    }
+
     /// Removes `name` here, whatever it is; a folder goes with everything in it. Returns how
     /// many entries went (0 when nothing had the name).
     pub fn remove(&self, name: &OsStr) -> io::Result<usize> {

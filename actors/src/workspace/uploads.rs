@@ -17,12 +17,13 @@
 //! checked `upload/` for a symbolic link between the check and the moves of a commit.
 
 use std::collections::BTreeMap;
-use std::fs;
+use std::ffi::OsStr;
 use std::io;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::dir::{is_symlink_refusal, Dir};
 use super::MOUNT;
 use crate::config::UploadSettings;
 
@@ -109,49 +110,50 @@ pub fn list(workspace_root: &Path) -> io::Result<Vec<UploadEntry>> {
 /// Deletes every upload of the workspace at `workspace_root` and returns how many there were.
 /// Folders and anything else in `upload/` are left; a symbolic link is never followed.
 pub fn remove_all(workspace_root: &Path) -> io::Result<usize> {
-    let dir = workspace_root.join(UPLOAD_DIR);
-    let names = scan(workspace_root)?;
+    let Some(dir) = upload_folder(workspace_root)? else {
+        return Ok(0);
+    };
     let mut removed = 0;
-    for name in names.keys() {
-        match fs::remove_file(dir.join(name)) {
-            Ok(()) => removed += 1,
-            // Gone already (removed from inside the workspace meanwhile): nothing to do.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
+    for name in scan_in(&dir)?.keys() {
+        // A name that went meanwhile (removed from inside the workspace) counts for nothing.
+        removed += usize::from(dir.remove_file(OsStr::new(name))?);
     }
     Ok(removed)
+}
+
+/// `upload/` of the workspace at `workspace_root`, opened beneath it without following a
+/// link: `None` when it is missing or not a real folder.
+pub(crate) fn upload_folder(workspace_root: &Path) -> io::Result<Option<Dir>> {
+    match Dir::open(workspace_root)?.open_dir(Path::new(UPLOAD_DIR)) {
+        Ok(dir) => Ok(Some(dir)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) if is_symlink_refusal(&e) || e.raw_os_error() == Some(libc::ENOTDIR) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The uploads in `upload/`, name to size. Empty when the folder is missing or not a real
 /// folder.
 fn scan(workspace_root: &Path) -> io::Result<BTreeMap<String, u64>> {
-    let dir = workspace_root.join(UPLOAD_DIR);
-    let mut uploads = BTreeMap::new();
-    match fs::symlink_metadata(&dir) {
-        Ok(meta) if meta.is_dir() => {}
-        Ok(_) => return Ok(uploads),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(uploads),
-        Err(e) => return Err(e),
+    match upload_folder(workspace_root)? {
+        Some(dir) => scan_in(&dir),
+        None => Ok(BTreeMap::new()),
     }
-    for entry in fs::read_dir(&dir)? {
-        let entry = entry?;
-        // `file_type` and `metadata` of a directory entry do not follow symbolic links.
-        if !entry.file_type()?.is_file() {
+}
+
+/// The uploads in the opened `upload/` folder: its regular files not named with a dot.
+fn scan_in(dir: &Dir) -> io::Result<BTreeMap<String, u64>> {
+    let mut uploads = BTreeMap::new();
+    for entry in dir.entries()? {
+        if !entry.stat.is_file() {
             continue;
         }
-        let Ok(name) = entry.file_name().into_string() else {
+        let Ok(name) = entry.name.into_string() else {
             continue; // not UTF-8, so not a name an upload can have
         };
-        if name.starts_with('.') {
-            continue;
+        if !name.starts_with('.') {
+            uploads.insert(name, entry.stat.len);
         }
-        let size = match entry.metadata() {
-            Ok(meta) => meta.len(),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        uploads.insert(name, size);
     }
     Ok(uploads)
 }

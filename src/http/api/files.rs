@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use okcvm_actors::workspace::{Workspace, MOUNT};
+use okcvm_actors::workspace::dir::Kind;
+use okcvm_actors::workspace::{PathError, Workspace, MOUNT};
 use serde_json::json;
 use warp::http::{header, StatusCode};
 use warp::reply::Response;
@@ -22,83 +23,87 @@ pub async fn list(ctx: SessionCtx, query: HashMap<String, String>) -> Result<Res
     let relative = query.get("path").cloned().unwrap_or_default();
     let workspace = open(&ctx).await?;
     let body = tokio::task::spawn_blocking(move || {
-        let dir = resolve(&workspace, &relative)?;
-        if !dir.is_dir() {
-            return Err(ApiError::bad_request(
-                "not_a_folder",
-                format!("{} is not a folder", agent_view(&workspace, &dir)),
-            ));
-        }
+        let agent_path = agent_path(&relative);
+        let (dir, shown) = workspace
+            .open_existing_dir(&agent_path)
+            .map_err(|e| match e {
+                PathError::NotADirectory { .. } => ApiError::bad_request(
+                    "not_a_folder",
+                    format!("{agent_path} is not a folder"),
+                ),
+                other => refusal(&agent_path, other),
+            })?;
         let mut entries = Vec::new();
-        let read = std::fs::read_dir(&dir)
+        let listed = dir
+            .entries()
             .map_err(|e| ApiError::internal("listing the workspace failed", e))?;
-        for entry in read.flatten().take(MAX_ENTRIES) {
-            let Ok(meta) = entry.path().symlink_metadata() else {
-                continue;
+        for entry in listed.into_iter().take(MAX_ENTRIES) {
+            let kind = match entry.stat.kind {
+                Kind::Dir => "dir",
+                Kind::File => "file",
+                _ => "other",
             };
-            let kind = if meta.is_dir() {
-                "dir"
-            } else if meta.is_file() {
-                "file"
+            let name = entry.name.to_string_lossy();
+            let path = if shown == MOUNT {
+                format!("{MOUNT}/{name}")
             } else {
-                "other"
+                format!("{shown}/{name}")
             };
-            let path = workspace.agent_path(&entry.path());
+            let modified_ms = u64::try_from(entry.stat.modified_ns / 1_000_000).ok();
             entries.push(json!({
-                "name": entry.file_name().to_string_lossy(),
-                "path": path,
+                "name": name,
                 "relative_path": path.strip_prefix(&format!("{MOUNT}/")).unwrap_or(""),
+                "path": path,
                 "type": kind,
-                "size_bytes": meta.len(),
-                "modified_ms": meta.modified().ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map(|d| d.as_millis() as u64),
+                "size_bytes": entry.stat.len,
+                "modified_ms": modified_ms,
             }));
         }
         entries.sort_by(|a, b| {
             (a["type"] != "dir", a["name"].as_str()).cmp(&(b["type"] != "dir", b["name"].as_str()))
         });
-        Ok(json!({"path": agent_view(&workspace, &dir), "entries": entries}))
+        Ok::<_, ApiError>(json!({"path": shown, "entries": entries}))
     })
     .await
     .map_err(|e| ApiError::internal("listing the workspace failed", e))??;
     Ok(warp::reply::json(&body).into_response())
 }
 
-/// `GET /api/session/workspace/files/{path}`: one file's bytes.
+/// `GET /api/session/workspace/files/{path}`: one file's bytes. The file is opened beneath
+/// the workspace without following a link, and what is sent is what was opened.
 pub async fn download(tail: warp::path::Tail, ctx: SessionCtx) -> Result<Response, ApiError> {
     let relative = percent_decode(tail.as_str())?;
     let workspace = open(&ctx).await?;
-    let path = tokio::task::spawn_blocking(move || resolve(&workspace, &relative))
-        .await
-        .map_err(|e| ApiError::internal("reading the workspace failed", e))??;
-    file_response(&path, true).await
+    let opened = tokio::task::spawn_blocking(move || {
+        let agent_path = agent_path(&relative);
+        workspace
+            .open_existing(&agent_path)
+            .map_err(|e| refusal(&agent_path, e))
+    })
+    .await
+    .map_err(|e| ApiError::internal("reading the workspace failed", e))??;
+    Ok(file_response(opened.file, &opened.shown, opened.stat.len, true))
 }
 
-/// A file as a response: its content type, and headers that keep HTML or SVG from running
-/// with this server's origin.
-pub async fn file_response(path: &Path, attachment_for_active: bool) -> Result<Response, ApiError> {
-    let meta = tokio::fs::metadata(path)
-        .await
-        .map_err(|_| ApiError::not_found("file_not_found", "no such file"))?;
-    if !meta.is_file() {
-        return Err(ApiError::not_found("file_not_found", "no such file"));
-    }
-    let file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| ApiError::internal("opening a file failed", e))?;
+/// An open file as a response: its content type (from `name`), and headers that keep HTML or
+/// SVG from running with this server's origin.
+pub fn file_response(
+    file: std::fs::File,
+    name: &str,
+    len: u64,
+    attachment_for_active: bool,
+) -> Response {
+    // At most the length announced, even if the file grew since it was opened.
+    let file = tokio::io::AsyncReadExt::take(tokio::fs::File::from_std(file), len);
     let stream = tokio_util::io::ReaderStream::new(file);
-    let content_type = mime::for_path(path);
+    let content_type = mime::for_path(Path::new(name));
     let mut response = warp::reply::stream(stream).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static(content_type),
     );
-    headers.insert(
-        header::CONTENT_LENGTH,
-        header::HeaderValue::from(meta.len()),
-    );
+    headers.insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
     headers.insert(
         "x-content-type-options",
         header::HeaderValue::from_static("nosniff"),
@@ -114,13 +119,13 @@ pub async fn file_response(path: &Path, attachment_for_active: bool) -> Result<R
         );
     }
     *response.status_mut() = StatusCode::OK;
-    Ok(response)
+    response
 }
 
 async fn open(ctx: &SessionCtx) -> Result<Workspace, ApiError> {
     let dir = ctx.app.runtime.workspace_dir(&ctx.key);
     tokio::task::spawn_blocking(move || {
-        std::fs::create_dir_all(&dir)?;
+        okcvm_actors::private::create_dir_all(&dir)?;
         Workspace::existing(&dir)
     })
     .await
@@ -128,26 +133,24 @@ async fn open(ctx: &SessionCtx) -> Result<Workspace, ApiError> {
     .map_err(|e| ApiError::internal("opening the workspace failed", e))
 }
 
-/// A path relative to the workspace (or in the agent's view) to the host path, refusing
-/// anything that leads outside.
-fn resolve(workspace: &Workspace, relative: &str) -> Result<std::path::PathBuf, ApiError> {
-    let agent_path = if relative.starts_with(MOUNT) {
+/// A path relative to the workspace, or already in the agent's view, in the agent's view.
+fn agent_path(relative: &str) -> String {
+    if relative.starts_with(MOUNT) {
         relative.to_string()
     } else {
         format!("{MOUNT}/{}", relative.trim_start_matches('/'))
-    };
-    workspace
-        .resolve_existing(&agent_path)
-        .map_err(|e| match e {
-            okcvm_actors::workspace::PathError::NotFound { .. } => {
-                ApiError::not_found("file_not_found", format!("{agent_path} does not exist"))
-            }
-            other => ApiError::bad_request("path_outside_workspace", other.to_string()),
-        })
+    }
 }
 
-fn agent_view(workspace: &Workspace, host: &Path) -> String {
-    workspace.agent_path(host)
+/// Why a path could not be served, as the API's error.
+fn refusal(agent_path: &str, error: PathError) -> ApiError {
+    match error {
+        PathError::NotFound { .. } | PathError::IsDirectory { .. } => {
+            ApiError::not_found("file_not_found", format!("{agent_path} does not exist"))
+        }
+        PathError::Io { .. } => ApiError::internal("reading the workspace failed", error),
+        other => ApiError::bad_request("path_outside_workspace", other.to_string()),
+    }
 }
 
 /// Decodes `%XX` escapes of a URL path.

@@ -2,10 +2,10 @@
 //! `index.html` for folders, and a sandbox policy so a page can never act with the console's
 //! origin (no cookies, no storage, no API calls as the user).
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 
-use okcvm_actors::workspace::Workspace;
+use okcvm_actors::workspace::dir::{Dir, Stat};
 use warp::http::{header, StatusCode};
 use warp::reply::Response;
 use warp::Reply;
@@ -48,23 +48,23 @@ pub async fn serve(
         tail if tail.is_empty() => ".".to_string(),
         tail => tail,
     };
-    let path = tokio::task::spawn_blocking(move || -> Option<PathBuf> {
-        if !root.is_dir() {
-            return None;
+    let found = tokio::task::spawn_blocking(move || -> Option<(std::fs::File, String, u64)> {
+        let site = Dir::open(&root).ok()?;
+        let mut name = relative;
+        let mut file = site.open_file(Path::new(&name)).ok()?;
+        let mut stat = Stat::of(&file).ok()?;
+        if stat.is_dir() {
+            name = format!("{name}/index.html");
+            file = site.open_file(Path::new(&name)).ok()?;
+            stat = Stat::of(&file).ok()?;
         }
-        let site = Workspace::existing(&root).ok()?;
-        let found = site.resolve_existing(&relative).ok()?;
-        if found.is_dir() {
-            let index = found.join("index.html");
-            index.is_file().then_some(index)
-        } else {
-            Some(found)
-        }
+        stat.is_file().then_some((file, name, stat.len))
     })
     .await
     .map_err(|e| ApiError::internal("reading a site failed", e))?
     .ok_or_else(not_found)?;
-    let mut response = file_response(&path, false).await?;
+    let (file, name, len) = found;
+    let mut response = file_response(file, &name, len, false);
     response.headers_mut().insert(
         "content-security-policy",
         header::HeaderValue::from_static(SITE_CSP),

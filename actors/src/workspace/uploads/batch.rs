@@ -1,6 +1,7 @@
 //! One request's files, taken in all together or not at all.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::fmt::Display;
 use std::fs;
 use std::io;
@@ -10,7 +11,11 @@ use bytes::Buf;
 use futures::{Stream, StreamExt};
 use tokio::io::AsyncWriteExt;
 
-use super::{commit, sanitize_name, scan, UploadEntry, UploadError, UploadLimits, UPLOAD_DIR};
+use super::{
+    commit, sanitize_name, scan, upload_folder, UploadEntry, UploadError, UploadLimits,
+    UPLOAD_DIR,
+};
+use crate::workspace::dir::Dir;
 
 /// The files of one upload request. [`UploadBatch::add`] streams each file into a staging folder
 /// of the batch's own, outside the workspace; [`UploadBatch::commit`] moves them all into
@@ -24,8 +29,8 @@ use super::{commit, sanitize_name, scan, UploadEntry, UploadError, UploadLimits,
 pub struct UploadBatch {
     /// Identifies the batch's transient files.
     id: String,
-    /// `<workspace root>/upload`, which may not exist yet.
-    upload_dir: PathBuf,
+    /// The workspace's root (its `upload/` may not exist yet).
+    workspace_root: PathBuf,
     /// The batch's own folder under the staging root.
     staging: PathBuf,
     limits: UploadLimits,
@@ -56,12 +61,12 @@ impl UploadBatch {
         staging_root: &Path,
         limits: UploadLimits,
     ) -> Result<Self, UploadError> {
-        let upload_dir = workspace_root.join(UPLOAD_DIR);
-        match fs::symlink_metadata(&upload_dir) {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => return Err(UploadError::Unsafe),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(UploadError::io("read the upload folder", e)),
+        let unsafe_folder = Dir::open(workspace_root)
+            .and_then(|root| root.stat(OsStr::new(UPLOAD_DIR)))
+            .map_err(|e| UploadError::io("read the upload folder", e))?
+            .is_some_and(|stat| !stat.is_dir());
+        if unsafe_folder {
+            return Err(UploadError::Unsafe);
         }
         let existing = scan(workspace_root).map_err(|e| UploadError::io("list the uploads", e))?;
         let existing_bytes = existing
@@ -75,7 +80,7 @@ impl UploadBatch {
             .map_err(|e| UploadError::io("prepare the upload", e))?;
         Ok(Self {
             id,
-            upload_dir,
+            workspace_root: workspace_root.to_path_buf(),
             staging,
             limits,
             existing,
@@ -101,7 +106,7 @@ impl UploadBatch {
         if self.files.iter().any(|file| file.name == name) {
             return Err(UploadError::DuplicateName { name });
         }
-        if is_folder(&self.upload_dir.join(&name)) {
+        if self.is_folder(&name) {
             return Err(UploadError::InvalidName {
                 shown: format!("\"{name}\""),
                 reason: "a folder of that name is in the upload folder",
@@ -140,7 +145,7 @@ impl UploadBatch {
             return Err(UploadError::Empty);
         }
         tokio::task::spawn_blocking(move || {
-            commit::commit(&self.upload_dir, &self.id, &self.files)
+            commit::commit(&self.workspace_root, &self.id, &self.files)
             // `self` drops here, removing the (now empty) staging folder.
         })
         .await
@@ -152,6 +157,15 @@ impl UploadBatch {
         if tokio::fs::remove_dir_all(&self.staging).await.is_ok() {
             self.cleaned = true;
         }
+    }
+
+    /// Whether `upload/<name>` is a real folder (a symbolic link is not followed).
+    fn is_folder(&self, name: &str) -> bool {
+        upload_folder(&self.workspace_root)
+            .ok()
+            .flatten()
+            .and_then(|dir| dir.stat(OsStr::new(name)).ok().flatten())
+            .is_some_and(|stat| stat.is_dir())
     }
 
     /// Files `upload/` would hold with the batch in.
@@ -233,10 +247,6 @@ impl Drop for UploadBatch {
     }
 }
 
-/// Whether `path` is a real folder (a symbolic link is not followed).
-fn is_folder(path: &Path) -> bool {
-    fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir())
-}
 
 #[cfg(test)]
 mod tests;

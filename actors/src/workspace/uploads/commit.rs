@@ -12,26 +12,28 @@
 //! Renaming onto a name replaces a symbolic link there instead of following it, and a copy
 //! only ever creates a new file, so nothing is written through a link.
 
-use std::fs::{self, OpenOptions};
+use std::ffi::{OsStr, OsString};
+use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::batch::Staged;
-use super::{UploadEntry, UploadError};
+use super::{UploadEntry, UploadError, UPLOAD_DIR};
+use crate::workspace::dir::{is_symlink_refusal, Dir};
 
 /// See the module documentation.
 pub(super) fn commit(
-    upload_dir: &Path,
+    workspace_root: &Path,
     id: &str,
     files: &[Staged],
 ) -> Result<Vec<UploadEntry>, UploadError> {
-    prepare_folder(upload_dir)?;
+    let upload = prepare_folder(workspace_root)?;
 
-    let mut incoming: Vec<PathBuf> = Vec::with_capacity(files.len());
+    let mut incoming: Vec<OsString> = Vec::with_capacity(files.len());
     for (index, file) in files.iter().enumerate() {
-        let transient = upload_dir.join(format!(".okcvm-incoming-{id}-{index}"));
-        if let Err(e) = move_file(&file.path, &transient) {
-            remove_quietly(&incoming);
+        let transient = OsString::from(format!(".okcvm-incoming-{id}-{index}"));
+        if let Err(e) = move_file(&file.path, &upload, &transient) {
+            remove_quietly(&upload, &incoming);
             return Err(UploadError::io(format!("save {}", file.name), e));
         }
         incoming.push(transient);
@@ -39,67 +41,66 @@ pub(super) fn commit(
 
     let mut placed: Vec<Placed> = Vec::with_capacity(files.len());
     for (index, (file, transient)) in files.iter().zip(&incoming).enumerate() {
-        let target = upload_dir.join(&file.name);
-        match place(upload_dir, id, index, transient, &target) {
+        let target = OsString::from(&file.name);
+        match place(&upload, id, index, transient, &target) {
             Ok(set_aside) => placed.push(Placed { target, set_aside }),
             Err(e) => {
-                undo(&placed);
-                remove_quietly(&incoming[placed.len()..]);
+                undo(&upload, &placed);
+                remove_quietly(&upload, &incoming[placed.len()..]);
                 return Err(UploadError::io(format!("save {}", file.name), e));
             }
         }
     }
 
-    let set_aside: Vec<PathBuf> = placed.into_iter().filter_map(|p| p.set_aside).collect();
-    remove_quietly(&set_aside);
+    let set_aside: Vec<OsString> = placed.into_iter().filter_map(|p| p.set_aside).collect();
+    remove_quietly(&upload, &set_aside);
     Ok(files
         .iter()
         .map(|file| UploadEntry::new(&file.name, file.size))
         .collect())
 }
 
-/// A file set in place, and the upload it replaced, set aside.
+/// A file set in place, and the upload it replaced, set aside (names in `upload/`).
 struct Placed {
-    target: PathBuf,
-    set_aside: Option<PathBuf>,
+    target: OsString,
+    set_aside: Option<OsString>,
 }
 
-/// Creates `upload/` if missing and checks it is a real folder, not a symbolic link.
-fn prepare_folder(upload_dir: &Path) -> Result<(), UploadError> {
-    match fs::create_dir(upload_dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(UploadError::io("create the upload folder", e)),
-    }
-    match fs::symlink_metadata(upload_dir) {
-        Ok(meta) if meta.is_dir() => Ok(()),
-        Ok(_) => Err(UploadError::Unsafe),
-        Err(e) => Err(UploadError::io("read the upload folder", e)),
+/// `upload/`, created if missing, opened beneath the workspace: a symbolic link or a file in
+/// its place is refused, and every later step works through this handle, so a link swapped in
+/// afterwards changes nothing.
+fn prepare_folder(workspace_root: &Path) -> Result<Dir, UploadError> {
+    let root = Dir::open(workspace_root).map_err(|e| UploadError::io("open the workspace", e))?;
+    match root.create_dir_all(Path::new(UPLOAD_DIR)) {
+        Ok(dir) => Ok(dir),
+        Err(e) if is_symlink_refusal(&e) || e.raw_os_error() == Some(libc::ENOTDIR) => {
+            Err(UploadError::Unsafe)
+        }
+        Err(e) => Err(UploadError::io("create the upload folder", e)),
     }
 }
 
-/// Renames `transient` onto `target`, first setting aside what is at `target` (unless it is a
-/// folder, which the rename then refuses). Returns where the old file was set aside.
+/// Renames `transient` onto `target` (both in `upload`), first setting aside what is at
+/// `target` (unless it is a folder, which the rename then refuses). Returns the name the old
+/// file was set aside under.
 fn place(
-    upload_dir: &Path,
+    upload: &Dir,
     id: &str,
     index: usize,
-    transient: &Path,
-    target: &Path,
-) -> io::Result<Option<PathBuf>> {
-    let set_aside = match fs::symlink_metadata(target) {
-        Ok(meta) if !meta.is_dir() => {
-            let aside = upload_dir.join(format!(".okcvm-replaced-{id}-{index}"));
-            fs::rename(target, &aside)?;
+    transient: &OsStr,
+    target: &OsStr,
+) -> io::Result<Option<OsString>> {
+    let set_aside = match upload.stat(target)? {
+        Some(stat) if !stat.is_dir() => {
+            let aside = OsString::from(format!(".okcvm-replaced-{id}-{index}"));
+            upload.rename(target, upload, &aside)?;
             Some(aside)
         }
-        Ok(_) => None,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e),
+        _ => None,
     };
-    if let Err(e) = fs::rename(transient, target) {
+    if let Err(e) = upload.rename(transient, upload, target) {
         if let Some(aside) = &set_aside {
-            let _ = fs::rename(aside, target);
+            let _ = upload.rename(aside, upload, target);
         }
         return Err(e);
     }
@@ -107,29 +108,34 @@ fn place(
 }
 
 /// Takes out the files set in place, latest first, and puts back what they replaced.
-fn undo(placed: &[Placed]) {
+fn undo(upload: &Dir, placed: &[Placed]) {
     for file in placed.iter().rev() {
-        let _ = fs::remove_file(&file.target);
+        let _ = upload.remove_file(&file.target);
         if let Some(aside) = &file.set_aside {
-            let _ = fs::rename(aside, &file.target);
+            let _ = upload.rename(aside, upload, &file.target);
         }
     }
 }
 
-/// Moves a file, copying it when a rename can't cross file systems. `to` must not exist.
-fn move_file(from: &Path, to: &Path) -> io::Result<()> {
-    match fs::rename(from, to) {
-        Err(e) if e.kind() == io::ErrorKind::CrossesDevices => copy_then_remove(from, to),
+/// Moves the staged file `from` (outside the workspace) to the new name `to` in `upload`,
+/// copying it when a rename can't cross file systems.
+fn move_file(from: &Path, upload: &Dir, to: &OsStr) -> io::Result<()> {
+    let (Some(folder), Some(name)) = (from.parent(), from.file_name()) else {
+        return Err(io::Error::other("a staged file has no folder"));
+    };
+    let staging = Dir::open(folder)?;
+    match staging.rename(name, upload, to) {
+        Err(e) if e.kind() == io::ErrorKind::CrossesDevices => copy_then_remove(from, upload, to),
         other => other,
     }
 }
 
-/// Copies `from` to a new file `to` (refusing one that exists, link or not), then removes
-/// `from`. A failed copy removes what it wrote.
-fn copy_then_remove(from: &Path, to: &Path) -> io::Result<()> {
+/// Copies `from` to the new name `to` in `upload` (refusing one that exists, link or not),
+/// then removes `from`. A failed copy removes what it wrote.
+fn copy_then_remove(from: &Path, upload: &Dir, to: &OsStr) -> io::Result<()> {
     let copied = (|| {
         let mut source = fs::File::open(from)?;
-        let mut target = OpenOptions::new().write(true).create_new(true).open(to)?;
+        let mut target = upload.create_new(to, 0o644)?;
         io::copy(&mut source, &mut target)?;
         target.sync_all()
     })();
@@ -137,16 +143,16 @@ fn copy_then_remove(from: &Path, to: &Path) -> io::Result<()> {
         Ok(()) => fs::remove_file(from),
         Err(e) => {
             if e.kind() != io::ErrorKind::AlreadyExists {
-                let _ = fs::remove_file(to);
+                let _ = upload.remove_file(to);
             }
             Err(e)
         }
     }
 }
 
-fn remove_quietly(paths: &[PathBuf]) {
-    for path in paths {
-        let _ = fs::remove_file(path);
+fn remove_quietly(upload: &Dir, names: &[OsString]) {
+    for name in names {
+        let _ = upload.remove_file(name);
     }
 }
 

@@ -115,13 +115,14 @@ fn a_copy_across_file_systems_moves_the_file_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
     let from = dir.path().join("from");
     let to = dir.path().join("to");
+    let here = Dir::open(dir.path()).unwrap();
     fs::write(&from, "content").unwrap();
-    copy_then_remove(&from, &to).unwrap();
+    copy_then_remove(&from, &here, OsStr::new("to")).unwrap();
     assert_eq!(fs::read_to_string(&to).unwrap(), "content");
     assert!(!from.exists());
 
     fs::write(&from, "again").unwrap();
-    let refused = copy_then_remove(&from, &to).unwrap_err();
+    let refused = copy_then_remove(&from, &here, OsStr::new("to")).unwrap_err();
     assert_eq!(refused.kind(), io::ErrorKind::AlreadyExists);
     assert_eq!(fs::read_to_string(&to).unwrap(), "content");
     assert!(from.exists(), "the source stays when the copy fails");
