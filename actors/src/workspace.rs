@@ -22,6 +22,9 @@ pub mod snapshots;
 pub mod uploads;
 pub mod view;
 
+#[cfg(test)]
+pub(crate) mod races;
+
 pub use jail::{Isolation, IsolationReport, Jail, JailSetup};
 pub use dir::Dir;
 pub use paths::{OpenedFile, PathError};

@@ -416,6 +416,40 @@ mod tests {
     }
 
     #[test]
+    fn a_deploy_racing_files_and_folders_swapped_for_links_serves_no_outside_byte() {
+        use crate::workspace::races::{Outside, Swapper, CANARY};
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(src.join("css")).unwrap();
+        std::fs::write(src.join("index.html"), "<p>inside</p>").unwrap();
+        std::fs::write(src.join("css/site.css"), "body{}").unwrap();
+        let outside = Outside::new(dir.path(), &["site.css"]);
+        let sites = dir.path().join("sites");
+        let id = "0123456789abcdef0123456789abcdef";
+        let file = Swapper::start(src.join("index.html"), outside.file());
+        let folder = Swapper::start(src.join("css"), outside.dir.clone());
+        let handle = Dir::open(&src).unwrap();
+        for _ in 0..500 {
+            let _ = publish(&handle, &sites, id, (1 << 20, 100));
+        }
+        assert!(file.finish() > 0 && folder.finish() > 0, "the race ran");
+        let mut stack = vec![sites.clone()];
+        while let Some(folder) = stack.pop() {
+            for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+                let meta = std::fs::symlink_metadata(entry.path()).unwrap();
+                assert!(!meta.file_type().is_symlink(), "a link was published");
+                if meta.is_dir() {
+                    stack.push(entry.path());
+                } else {
+                    let served = std::fs::read_to_string(entry.path()).unwrap();
+                    assert!(!served.contains(CANARY), "{}", entry.path().display());
+                }
+            }
+        }
+        outside.assert_untouched(&["site.css"]);
+    }
+
+    #[test]
     fn a_site_over_the_limits_is_refused_before_anything_is_copied() {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("src");

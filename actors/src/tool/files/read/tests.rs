@@ -252,3 +252,29 @@ fn base64_matches_the_rfc_4648_vectors() {
     }
     assert_eq!(base64(&[0xff, 0xfe, 0xfd]), "//79");
 }
+
+#[tokio::test]
+async fn read_file_racing_a_folder_and_a_file_swapped_for_links_never_returns_outside_bytes() {
+    use crate::workspace::races::{Outside, Swapper, CANARY};
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context_in(dir.path()).await;
+    let root = ctx.workspace.root().to_path_buf();
+    fs::create_dir_all(root.join("output/d")).unwrap();
+    fs::write(root.join("output/d/notes.txt"), "inside").unwrap();
+    fs::write(root.join("output/f.txt"), "inside").unwrap();
+    let outside = Outside::new(dir.path(), &["notes.txt"]);
+    let folder = Swapper::start(root.join("output/d"), outside.dir.clone());
+    let file = Swapper::start(root.join("output/f.txt"), outside.file());
+    let mut read = 0;
+    for _ in 0..1500 {
+        for path in ["output/d/notes.txt", "output/f.txt"] {
+            if let Ok(out) = call(&ctx, json!({"file_path": path})).await {
+                assert!(!out.text.contains(CANARY), "{path}: {}", out.text);
+                read += 1;
+            }
+        }
+    }
+    assert!(folder.finish() > 0 && file.finish() > 0, "the race ran");
+    assert!(read > 0, "some reads met the real files");
+    outside.assert_untouched(&["notes.txt"]);
+}
