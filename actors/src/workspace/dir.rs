@@ -52,6 +52,10 @@ pub struct Stat {
     pub nlink: u64,
     /// Modification time, nanoseconds since the epoch.
     pub modified_ns: i128,
+    /// Bytes of disk allocated.
+    pub allocated: u64,
+    /// Device and inode: the same for every name of one file.
+    pub inode: (u64, u64),
 }
 
 impl Stat {
@@ -69,6 +73,8 @@ impl Stat {
             mode: st.st_mode & 0o7777,
             nlink: st.st_nlink,
             modified_ns: i128::from(st.st_mtime) * 1_000_000_000 + i128::from(st.st_mtime_nsec),
+            allocated: u64::try_from(st.st_blocks).unwrap_or(0).saturating_mul(512),
+            inode: (st.st_dev, st.st_ino),
         }
     }
 

@@ -7,8 +7,9 @@
 //! how much to remove.
 
 use std::collections::HashSet;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+
+use super::dir::Dir;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Not measured yet.
@@ -88,21 +89,24 @@ impl Quota {
 pub fn disk_usage(root: &Path) -> u64 {
     let mut seen = HashSet::new();
     let mut total = 0u64;
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+    let Ok(top) = Dir::open(root) else {
+        return 0;
+    };
+    let mut pending = vec![(top, 0)];
+    while let Some((dir, depth)) = pending.pop() {
+        let Ok(entries) = dir.entries() else {
             continue;
         };
-        for entry in entries.flatten() {
-            let Ok(meta) = entry.metadata() else {
-                continue;
-            };
-            if meta.nlink() > 1 && !meta.is_dir() && !seen.insert((meta.dev(), meta.ino())) {
+        for entry in entries {
+            let stat = entry.stat;
+            if stat.nlink > 1 && !stat.is_dir() && !seen.insert(stat.inode) {
                 continue;
             }
-            total = total.saturating_add(meta.blocks().saturating_mul(512));
-            if meta.is_dir() {
-                pending.push(entry.path());
+            total = total.saturating_add(stat.allocated);
+            if stat.is_dir() && depth < super::dir::MAX_DEPTH {
+                if let Ok(inner) = dir.open_dir(Path::new(&entry.name)) {
+                    pending.push((inner, depth + 1));
+                }
             }
         }
     }

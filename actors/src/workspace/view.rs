@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
+use super::dir::Dir;
 use crate::config::UploadSettings;
 
 /// Snapshots listed in `workspace_state`.
@@ -17,7 +18,9 @@ const MAX_ARTIFACTS: usize = 200;
 /// `output/`, `url` where a client downloads it from this server.
 pub fn artifacts(root: &Path, session_id: &str) -> Vec<Value> {
     let mut files = Vec::new();
-    collect(&root.join("output"), "", &mut files, 0);
+    if let Ok(output) = Dir::open(root).and_then(|d| d.open_dir(Path::new("output"))) {
+        collect(&output, "", &mut files, 0);
+    }
     files.sort();
     files.truncate(MAX_ARTIFACTS);
     files
@@ -75,25 +78,23 @@ pub fn upload_limits(limits: &UploadSettings) -> serde_json::Map<String, Value> 
     map
 }
 
-fn collect(dir: &Path, prefix: &str, out: &mut Vec<(String, u64)>, depth: usize) {
+fn collect(dir: &Dir, prefix: &str, out: &mut Vec<(String, u64)>, depth: usize) {
     // Deep trees are cut rather than walked without end.
     if depth > 8 || out.len() > MAX_ARTIFACTS * 4 {
         return;
     }
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(entries) = dir.entries() else {
         return;
     };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
+    for entry in entries {
+        let name = entry.name.to_string_lossy().into_owned();
         let path = format!("{prefix}{name}");
-        if kind.is_dir() {
-            collect(&entry.path(), &format!("{path}/"), out, depth + 1);
-        } else if kind.is_file() {
-            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            out.push((path, size));
+        if entry.stat.is_dir() {
+            if let Ok(inner) = dir.open_dir(Path::new(&entry.name)) {
+                collect(&inner, &format!("{path}/"), out, depth + 1);
+            }
+        } else if entry.stat.is_file() {
+            out.push((path, entry.stat.len));
         }
     }
 }
