@@ -15,7 +15,7 @@ use crate::event::{Event, EventKind};
 use crate::history::{HistoryTree, Message};
 use crate::runtime::Services;
 use crate::storage::{SessionRecord, StorageError, StorageMsg, WriteBatch};
-use crate::tool::{ToolCallOutcome, ToolMsg};
+use crate::tool::ToolCallOutcome;
 use crate::workspace::Workspace;
 use crate::SessionKey;
 
@@ -27,9 +27,13 @@ mod request;
 mod start;
 mod turn;
 mod types;
+mod workspace_ops;
 
 pub use handle::{SessionHandle, Subscription};
 pub use lifecycle::ClearReport;
+pub use workspace_ops::{
+    RestoreTarget, WorkspaceActivity, WorkspaceChange, WorkspaceChangeError, WorkspaceChanged,
+};
 pub use types::{
     BranchFrom, BranchView, MessageView, SessionError, SessionSnapshot, TurnRequest, TurnStarted,
 };
@@ -37,7 +41,7 @@ pub use types::{
 pub use events::EventBatch;
 use events::EventLog;
 use start::{
-    branch_view, message_view, snapshot, start_turn, switch_branch_and_restore, tool_context,
+    branch_view, message_view, snapshot, start_turn, switch_branch_and_restore,
 };
 
 /// Longest wait for the store while a session starts.
@@ -84,10 +88,15 @@ pub enum SessionMsg {
     Interrupt {
         reply: RpcReplyPort<()>,
     },
-    /// Files were uploaded: tell the model of them (by agent path) with the next user message.
-    NoteUploads {
-        paths: Vec<String>,
-        reply: RpcReplyPort<Result<(), SessionError>>,
+    /// Change the workspace outside a turn (snapshot, restore, branch, uploads): see
+    /// [`workspace_ops`].
+    ChangeWorkspace {
+        change: WorkspaceChange,
+        reply: RpcReplyPort<Result<WorkspaceChanged, WorkspaceChangeError>>,
+    },
+    /// From the task doing a workspace change: it is done; `finish` answers the caller.
+    WorkspaceDone {
+        finish: WorkspaceFinish,
     },
     /// Delete the history, events and to-do list and empty the workspace (not while a turn
     /// runs).
@@ -124,6 +133,11 @@ pub enum SessionMsg {
     Crash,
 }
 
+/// What runs on the actor when a workspace change is done (see [`workspace_ops::run`]).
+pub struct WorkspaceFinish(
+    Box<dyn FnOnce(&mut SessionState) -> Result<(), ActorProcessingErr> + Send>,
+);
+
 pub struct SessionActor;
 
 pub struct SessionArgs {
@@ -147,6 +161,8 @@ pub struct SessionState {
     tree: HistoryTree,
     log: EventLog,
     running: Option<RunningTurn>,
+    /// A workspace change outside a turn that has not reported back yet.
+    busy: Option<WorkspaceActivity>,
     workspace: Workspace,
     files_read: Arc<Mutex<HashSet<std::path::PathBuf>>>,
     /// The workspace's disk quota and its last measured use.
@@ -212,6 +228,7 @@ impl Actor for SessionActor {
             record,
             tree: HistoryTree::from_messages(messages),
             running: None,
+            busy: None,
             workspace,
             files_read: Arc::default(),
             quota,
@@ -288,24 +305,20 @@ impl Actor for SessionActor {
                 reply,
             } => {
                 state.last_activity = Instant::now();
-                let name = match state.services.registry.spec(&name) {
-                    Some(spec) => spec.name.clone(),
-                    None => name,
-                };
-                let ctx = tool_context(state, CancellationToken::new());
-                let execute = ToolMsg::Execute {
-                    ctx,
-                    name,
-                    arguments,
-                    reply,
-                };
-                if state.services.tools.cast(execute).is_err() {
-                    return Err("the tool actor is gone".into());
-                }
+                workspace_ops::call_tool(&myself, state, name, arguments, reply)?;
             }
             SessionMsg::SwitchBranch { message_id, reply } => {
                 state.last_activity = Instant::now();
-                switch_branch_and_restore(state, &message_id, reply);
+                switch_branch_and_restore(&myself, state, &message_id, reply);
+            }
+            SessionMsg::ChangeWorkspace { change, reply } => {
+                state.last_activity = Instant::now();
+                workspace_ops::change(&myself, state, change, reply)?;
+            }
+            SessionMsg::WorkspaceDone { finish } => {
+                state.busy = None;
+                state.last_activity = Instant::now();
+                (finish.0)(state)?;
             }
             SessionMsg::TurnEvents { turn_id, kinds } => {
                 let current = state.running.as_ref().is_some_and(|t| t.id == turn_id);
@@ -388,6 +401,7 @@ impl Actor for SessionActor {
             }
             SessionMsg::IdleCheck => {
                 let idle = state.running.is_none()
+                    && state.busy.is_none()
                     && state.log.is_quiet()
                     && state.last_activity.elapsed()
                         >= state.services.settings.sessions.idle_hibernate();
@@ -396,11 +410,8 @@ impl Actor for SessionActor {
                     myself.stop(Some(crate::manager::HIBERNATED.into()));
                 }
             }
-            SessionMsg::Clear { reply } => lifecycle::clear(state, reply)?,
+            SessionMsg::Clear { reply } => lifecycle::clear(&myself, state, reply)?,
             SessionMsg::Interrupt { reply } => lifecycle::interrupt(&myself, state, reply)?,
-            SessionMsg::NoteUploads { paths, reply } => {
-                lifecycle::note_uploads(state, paths, reply)?
-            }
             #[cfg(feature = "testing")]
             SessionMsg::Crash => panic!("fault injected into session {}", state.key),
         }

@@ -55,7 +55,7 @@ impl ApiError {
 impl From<SessionError> for ApiError {
     fn from(error: SessionError) -> Self {
         let status = match &error {
-            SessionError::TurnInProgress => StatusCode::CONFLICT,
+            SessionError::TurnInProgress | SessionError::WorkspaceBusy(_) => StatusCode::CONFLICT,
             SessionError::EmptyMessage | SessionError::NotAUserMessage(_) => {
                 StatusCode::BAD_REQUEST
             }

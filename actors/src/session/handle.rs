@@ -97,10 +97,14 @@ impl SessionHandle {
         self.ask(|reply| SessionMsg::Clear { reply }).await?
     }
 
-    /// Tells the model of uploaded files (agent paths) with the next user message.
-    pub async fn note_uploads(&self, paths: Vec<String>) -> Result<(), SessionError> {
-        self.ask(|reply| SessionMsg::NoteUploads {
-            paths: paths.clone(),
+    /// Changes the workspace outside a turn (see [`super::WorkspaceChange`]); refused with
+    /// `TurnInProgress` while a turn runs and `WorkspaceBusy` while another change does.
+    pub async fn change_workspace(
+        &self,
+        change: super::WorkspaceChange,
+    ) -> Result<super::WorkspaceChanged, super::WorkspaceChangeError> {
+        self.ask_within(TOOL_CALL_TIMEOUT, |reply| SessionMsg::ChangeWorkspace {
+            change: change.clone(),
             reply,
         })
         .await?

@@ -22,11 +22,12 @@ pub struct ClearReport {
 /// Deletes the session's history, events and to-do list and empties its workspace. Refused
 /// while a turn runs. Event numbers continue from where they were.
 pub(super) fn clear(
+    myself: &ActorRef<SessionMsg>,
     state: &mut SessionState,
     reply: RpcReplyPort<Result<ClearReport, SessionError>>,
 ) -> Result<(), ActorProcessingErr> {
-    if state.running.is_some() {
-        let _ = reply.send(Err(SessionError::TurnInProgress));
+    if let Some(refused) = super::workspace_ops::refusal(state, false) {
+        let _ = reply.send(Err(refused));
         return Ok(());
     }
     let cleared_messages = state.tree.len();
@@ -57,8 +58,8 @@ pub(super) fn clear(
     let storage = state.services.storage.clone();
     let (key, sites) = (state.key.clone(), state.services.settings.sites_dir());
     let snapshots = SnapshotStore::for_settings(&state.services.settings);
-    tokio::spawn(async move {
-        let result = match rx.await {
+    let work = async move {
+        match rx.await {
             Ok(Ok(())) => {
                 remove_deployments(&storage, key.clone(), sites).await;
                 tokio::task::spawn_blocking(move || {
@@ -67,24 +68,33 @@ pub(super) fn clear(
                     }
                     crate::workspace::empty_dir(&root)
                 })
-                    .await
-                    .map_err(|_| SessionError::Unavailable)
-                    .and_then(|removed| {
-                        removed.map_err(|e| {
-                            tracing::error!(error = %e, "emptying a workspace failed");
-                            SessionError::Unavailable
-                        })
+                .await
+                .map_err(|_| SessionError::Unavailable)
+                .and_then(|removed| {
+                    removed.map_err(|e| {
+                        tracing::error!(error = %e, "emptying a workspace failed");
+                        SessionError::Unavailable
                     })
-                    .map(|removed_files| ClearReport {
-                        cleared_messages,
-                        removed_files,
-                    })
+                })
+                .map(|removed_files| ClearReport {
+                    cleared_messages,
+                    removed_files,
+                })
             }
             Ok(Err(e)) => Err(e.into()),
             Err(_) => Err(SessionError::Unavailable),
-        };
-        let _ = reply.send(result);
-    });
+        }
+    };
+    super::workspace_ops::run(
+        myself,
+        state,
+        super::WorkspaceActivity::Clearing,
+        work,
+        |_, result| {
+            let _ = reply.send(result);
+            Ok(())
+        },
+    );
     Ok(())
 }
 
@@ -127,11 +137,11 @@ async fn remove_deployments(
     }
 }
 
-/// Remembers uploaded files for the next user message, durably.
+/// Remembers uploaded files for the next user message, durably; `done` hears when they are.
 pub(super) fn note_uploads(
     state: &mut SessionState,
     paths: Vec<String>,
-    reply: RpcReplyPort<Result<(), SessionError>>,
+    done: impl FnOnce(Result<(), SessionError>) + Send + 'static,
 ) -> Result<(), ActorProcessingErr> {
     for path in paths {
         if !state.record.pending_uploads.contains(&path) {
@@ -143,9 +153,7 @@ pub(super) fn note_uploads(
     send_write(
         &state.services.storage,
         batch,
-        Box::new(move |result| {
-            let _ = reply.send(result.map_err(SessionError::from));
-        }),
+        Box::new(move |result| done(result.map_err(SessionError::from))),
     )
 }
 

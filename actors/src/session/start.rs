@@ -17,8 +17,8 @@ pub(super) fn start_turn(
     request: TurnRequest,
     reply: RpcReplyPort<Result<TurnStarted, SessionError>>,
 ) -> Result<(), ActorProcessingErr> {
-    if state.running.is_some() {
-        let _ = reply.send(Err(SessionError::TurnInProgress));
+    if let Some(refused) = super::workspace_ops::refusal(state, false) {
+        let _ = reply.send(Err(refused));
         return Ok(());
     }
     if request.message.trim().is_empty() {
@@ -100,8 +100,8 @@ fn switch_branch(
     state: &mut SessionState,
     message_id: &str,
 ) -> Result<SessionSnapshot, SessionError> {
-    if state.running.is_some() {
-        return Err(SessionError::TurnInProgress);
+    if let Some(refused) = super::workspace_ops::refusal(state, false) {
+        return Err(refused);
     }
     let leaf = state
         .tree
@@ -126,8 +126,10 @@ fn switch_branch(
     Ok(snapshot(state))
 }
 
-/// [`switch_branch`], then the branch's files come back before the caller hears it switched.
+/// [`switch_branch`], then the branch's files come back before the caller hears it switched
+/// (the workspace is busy meanwhile).
 pub(super) fn switch_branch_and_restore(
+    myself: &ActorRef<SessionMsg>,
     state: &mut SessionState,
     message_id: &str,
     reply: RpcReplyPort<Result<SessionSnapshot, SessionError>>,
@@ -143,10 +145,16 @@ pub(super) fn switch_branch_and_restore(
     let key = state.key.clone();
     let root = state.workspace.root().to_path_buf();
     let path = snapshot.messages.iter().map(|m| m.id.clone()).collect();
-    tokio::spawn(async move {
-        super::lifecycle::restore_branch(store, key, root, path).await;
-        let _ = reply.send(Ok(snapshot));
-    });
+    super::workspace_ops::run(
+        myself,
+        state,
+        super::WorkspaceActivity::SwitchingBranch,
+        super::lifecycle::restore_branch(store, key, root, path),
+        move |_, ()| {
+            let _ = reply.send(Ok(snapshot));
+            Ok(())
+        },
+    );
 }
 
 /// One message with its place among its siblings.

@@ -21,6 +21,8 @@ pub enum SessionError {
     Storage(#[from] StorageError),
     #[error("the session is not available right now; try again")]
     Unavailable,
+    #[error("the workspace is busy: {0}. Try again when that is done")]
+    WorkspaceBusy(super::WorkspaceActivity),
 }
 
 impl SessionError {
@@ -33,6 +35,7 @@ impl SessionError {
             SessionError::NotAUserMessage(_) => "invalid_edit_target",
             SessionError::Storage(_) => "storage_error",
             SessionError::Unavailable => "session_unavailable",
+            SessionError::WorkspaceBusy(_) => "workspace_busy",
         }
     }
 }

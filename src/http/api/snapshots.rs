@@ -4,6 +4,9 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
+use okcvm_actors::session::{
+    RestoreTarget, WorkspaceChange, WorkspaceChangeError, WorkspaceChanged,
+};
 use okcvm_actors::workspace::snapshots::{self, SnapshotError, SnapshotStore};
 use okcvm_actors::SessionKey;
 use serde::Deserialize;
@@ -57,7 +60,13 @@ pub async fn take(ctx: SessionCtx, body: Bytes) -> Result<Response, ApiError> {
     {
         return Err(invalid("label is longer than 200 characters"));
     }
-    take_now(&ctx, request.label).await?;
+    change(
+        &ctx,
+        WorkspaceChange::TakeSnapshot {
+            label: request.label,
+        },
+    )
+    .await?;
     let state = state(&ctx, okcvm_actors::workspace::view::LISTED_SNAPSHOTS).await?;
     Ok(warp::reply::json(&state).into_response())
 }
@@ -79,34 +88,18 @@ fn yes() -> bool {
 /// branch's snapshot (which becomes the current branch unless `checkout` is false).
 pub async fn restore(ctx: SessionCtx, body: Bytes) -> Result<Response, ApiError> {
     let request: RestoreRequest = parse_json(&body)?;
-    refuse_during_turn(&ctx).await?;
-    let store = ctx.app.snapshots();
-    let key = ctx.key.clone();
-    let root = ctx.app.runtime.workspace_dir(&ctx.key);
-    blocking(move || {
-        let mut branches = store
-            .branches(&key.tenant, &key.session)
-            .map_err(internal)?;
-        let id = match (&request.snapshot_id, &request.branch) {
-            (Some(id), None) => id.clone(),
-            (None, Some(branch)) => branches.names.get(branch).cloned().ok_or_else(|| {
-                ApiError::bad_request("unknown_branch", format!("no workspace branch {branch:?}"))
-            })?,
-            _ => return Err(invalid("give exactly one of snapshot_id and branch")),
-        };
-        std::fs::create_dir_all(&root)
-            .map_err(|e| ApiError::internal("preparing the workspace failed", e))?;
-        store
-            .restore(&key.tenant, &key.session, &id, &root)
-            .map_err(snapshot_error)?;
-        if let (Some(branch), true) = (&request.branch, request.checkout) {
-            branches.current = Some(branch.clone());
-            store
-                .set_branches(&key.tenant, &key.session, &branches)
-                .map_err(internal)?;
-        }
-        Ok(())
-    })
+    let target = match (request.snapshot_id, request.branch) {
+        (Some(id), None) => RestoreTarget::Snapshot(id),
+        (None, Some(branch)) => RestoreTarget::Branch(branch),
+        _ => return Err(invalid("give exactly one of snapshot_id and branch")),
+    };
+    change(
+        &ctx,
+        WorkspaceChange::Restore {
+            target,
+            checkout: request.checkout,
+        },
+    )
     .await?;
     let state = state(&ctx, okcvm_actors::workspace::view::LISTED_SNAPSHOTS).await?;
     Ok(warp::reply::json(&json!({ "workspace_state": state })).into_response())
@@ -129,56 +122,36 @@ pub async fn branch(ctx: SessionCtx, body: Bytes) -> Result<Response, ApiError> 
     if name.is_empty() || name.chars().count() > MAX_NAME {
         return Err(invalid("branch must be 1 to 200 characters"));
     }
-    refuse_during_turn(&ctx).await?;
-    let id = match request.snapshot_id {
-        Some(id) => id,
-        None => take_now(&ctx, Some(format!("branch {name}"))).await?,
-    };
-    let store = ctx.app.snapshots();
-    let key = ctx.key.clone();
-    let root = ctx.app.runtime.workspace_dir(&ctx.key);
-    let checkout = request.checkout;
-    blocking(move || {
-        if !store.exists(&key.tenant, &key.session, &id) {
-            return Err(snapshot_error(SnapshotError::Unknown(id)));
-        }
-        let mut branches = store
-            .branches(&key.tenant, &key.session)
-            .map_err(internal)?;
-        branches.names.insert(name.clone(), id.clone());
-        if checkout {
-            std::fs::create_dir_all(&root)
-                .map_err(|e| ApiError::internal("preparing the workspace failed", e))?;
-            store
-                .restore(&key.tenant, &key.session, &id, &root)
-                .map_err(snapshot_error)?;
-            branches.current = Some(name);
-        }
-        store
-            .set_branches(&key.tenant, &key.session, &branches)
-            .map_err(internal)
-    })
+    change(
+        &ctx,
+        WorkspaceChange::Branch {
+            name,
+            snapshot_id: request.snapshot_id,
+            checkout: request.checkout,
+        },
+    )
     .await?;
     let state = state(&ctx, okcvm_actors::workspace::view::LISTED_SNAPSHOTS).await?;
     Ok(warp::reply::json(&json!({ "workspace_state": state })).into_response())
 }
 
-/// Takes a snapshot of the workspace now, attached to the active history entry.
-async fn take_now(ctx: &SessionCtx, label: Option<String>) -> Result<String, ApiError> {
-    let snapshot = ctx.app.runtime.session(ctx.key.clone())?.snapshot().await?;
-    let leaf = snapshot.messages.last().map(|m| m.id.clone());
-    let store = ctx.app.snapshots();
-    let key = ctx.key.clone();
-    let root = ctx.app.runtime.workspace_dir(&ctx.key);
-    blocking(move || {
-        std::fs::create_dir_all(&root)
-            .map_err(|e| ApiError::internal("preparing the workspace failed", e))?;
-        store
-            .take(&key.tenant, &key.session, &root, label, leaf)
-            .map(|info| info.id)
-            .map_err(snapshot_error)
-    })
-    .await
+/// Asks the session to change its workspace; the session refuses while a turn or another
+/// change runs.
+async fn change(ctx: &SessionCtx, change: WorkspaceChange) -> Result<WorkspaceChanged, ApiError> {
+    let session = ctx.app.runtime.session(ctx.key.clone())?;
+    session.change_workspace(change).await.map_err(change_error)
+}
+
+/// A failed workspace change as the API's error.
+pub fn change_error(error: WorkspaceChangeError) -> ApiError {
+    match error {
+        WorkspaceChangeError::Session(e) => e.into(),
+        WorkspaceChangeError::Snapshot(e) => snapshot_error(e),
+        WorkspaceChangeError::Upload(e) => super::uploads::upload_error(e),
+        WorkspaceChangeError::UnknownBranch(name) => {
+            ApiError::bad_request("unknown_branch", format!("no workspace branch {name:?}"))
+        }
+    }
 }
 
 async fn state(ctx: &SessionCtx, limit: usize) -> Result<Value, ApiError> {
@@ -193,18 +166,6 @@ async fn state(ctx: &SessionCtx, limit: usize) -> Result<Value, ApiError> {
         ))
     })
     .await
-}
-
-async fn refuse_during_turn(ctx: &SessionCtx) -> Result<(), ApiError> {
-    let snapshot = ctx.app.runtime.session(ctx.key.clone())?.snapshot().await?;
-    if snapshot.running_turn.is_some() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "turn_in_progress",
-            "a turn is running in this session: stop it or wait before changing the workspace",
-        ));
-    }
-    Ok(())
 }
 
 async fn blocking<T: Send + 'static>(

@@ -2,7 +2,10 @@
 //! streamed to disk, all of a batch or nothing, into the workspace's `upload/` folder; the
 //! model is told of them with the next message.
 
+use std::sync::{Arc, Mutex};
+
 use futures::{StreamExt, TryStreamExt};
+use okcvm_actors::session::{WorkspaceChange, WorkspaceChanged};
 use okcvm_actors::workspace::uploads::{self, UploadBatch, UploadEntry, UploadError};
 use serde_json::{json, Value};
 use warp::http::StatusCode;
@@ -49,11 +52,16 @@ pub async fn upload(ctx: SessionCtx, form: FormData) -> Result<Response, ApiErro
         let stream = Box::pin(part.stream().map_err(|e| e.to_string()));
         batch.add(&name, stream).await.map_err(upload_error)?;
     }
-    let added = batch.commit().await.map_err(upload_error)?;
-    let handle = app.runtime.session(ctx.key.clone())?;
-    handle
-        .note_uploads(added.iter().map(|e| e.path.clone()).collect())
-        .await?;
+    // The session moves the files in, refusing while a turn or another workspace change runs.
+    let change = WorkspaceChange::CommitUploads {
+        batch: Arc::new(Mutex::new(Some(batch))),
+    };
+    let session = app.runtime.session(ctx.key.clone())?;
+    let added = match session.change_workspace(change).await {
+        Ok(WorkspaceChanged::Uploads(added)) => added,
+        Ok(_) => return Err(ApiError::internal("saving the upload failed", "no files")),
+        Err(e) => return Err(super::snapshots::change_error(e)),
+    };
     let summaries: Vec<String> = added
         .iter()
         .map(|e| format!("{} ({}) is at {}", e.name, e.size_display, e.path))
@@ -86,7 +94,7 @@ fn reply_body(ctx: &SessionCtx, files: Vec<UploadEntry>, summaries: Option<Vec<S
     body
 }
 
-fn upload_error(error: UploadError) -> ApiError {
+pub(super) fn upload_error(error: UploadError) -> ApiError {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
     if status.is_server_error() {
         tracing::error!(error = ?error, "upload failed");
