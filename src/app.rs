@@ -102,12 +102,16 @@ pub async fn start(
         .local_addr()
         .context("reading the listening address")?;
     refuse_unsandboxed_tenants(&settings)?;
-    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-        format!(
-            "creating the data directory {}",
-            settings.data_dir.display()
-        )
-    })?;
+    // Keys, tokens, conversations and workspaces are the server's alone: the data directory
+    // is 0700 (tightened if it was made before), and what the server creates in it is private.
+    okcvm_actors::private::create_dir_all(&settings.data_dir)
+        .and_then(|()| okcvm_actors::private::restrict_dir(&settings.data_dir))
+        .with_context(|| {
+            format!(
+                "creating the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
     let mut settings = settings;
     // Links the server hands out (deployed sites) name the address it really listens on.
     if settings.server.public_url.is_none() {
@@ -116,7 +120,8 @@ pub async fn start(
     let staging_dir = settings.data_dir.join("staging");
     let sites_dir = settings.sites_dir();
     for dir in [&staging_dir, &sites_dir] {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        okcvm_actors::private::create_dir_all(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
     }
     // A batch cut short by a crash leaves files here; none of them belong to anyone now.
     if let Err(e) = okcvm_actors::workspace::empty_dir(&staging_dir) {
@@ -134,7 +139,18 @@ pub async fn start(
         eprintln!("warning: {warning}");
     }
     let mut endpoints = Endpoints::from_settings(&settings);
-    let stored = settings::decode_stored(runtime.get_setting(settings::STORED_SETTING).await?);
+    let mut stored = settings::decode_stored(runtime.get_setting(settings::STORED_SETTING).await?);
+    // Keys from the configuration are never kept in the store (earlier versions put them
+    // there): take them out.
+    if settings::scrub_configured_keys(&mut stored, &endpoints) {
+        runtime
+            .put_setting(
+                settings::STORED_SETTING,
+                Some(settings::encode_stored(&stored).map_err(|e| anyhow::anyhow!(e.detail))?),
+            )
+            .await?;
+        tracing::info!("removed configured API keys from the store");
+    }
     if !stored.is_empty() {
         endpoints.apply_stored(&stored);
         if stored.contains_key("chat") {

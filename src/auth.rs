@@ -195,7 +195,7 @@ impl TokenStore {
             }
         };
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+        okcvm_actors::private::create_dir_all(dir).map_err(io("create", dir))?;
         let lock_path = self.path.with_extension("lock");
         let lock = OpenOptions::new()
             .create(true)

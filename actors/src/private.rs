@@ -21,6 +21,11 @@ pub fn restrict_dir(path: &Path) -> io::Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(DIR_MODE))
 }
 
+/// Makes `path` (an existing file) 0600.
+pub fn restrict_file(path: &Path) -> io::Result<()> {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(FILE_MODE))
+}
+
 /// Creates (or truncates) `path` for writing, mode 0600.
 pub fn create_file(path: &Path) -> io::Result<File> {
     OpenOptions::new()

@@ -47,6 +47,7 @@ impl Workspace {
     /// Opens (creating if needed) the workspace at `root`, with its `output/` and `upload/`.
     pub fn open(root: impl Into<PathBuf>) -> std::io::Result<Self> {
         let root = root.into();
+        crate::private::create_dir_all(&root)?;
         std::fs::create_dir_all(root.join("output"))?;
         std::fs::create_dir_all(root.join("upload"))?;
         Ok(Self {

@@ -55,11 +55,22 @@ impl Endpoints {
         }
     }
 
-    /// Lays stored changes over these endpoints; unknown sections are ignored.
+    /// Lays stored changes over these endpoints, which are the configured ones (file,
+    /// environment, flags); unknown sections are ignored. See [`in_force`] for keys.
     pub fn apply_stored(&mut self, changes: &StoredChanges) {
+        let configured = self.clone();
+        self.apply_changes(&configured, changes);
+    }
+
+    /// Lays `changes` over these endpoints (those in force); `configured` gives the keys a
+    /// change without its own key may use.
+    pub fn apply_changes(&mut self, configured: &Endpoints, changes: &StoredChanges) {
         for section in SECTIONS {
             if let Some(change) = changes.get(section) {
-                self.0.insert(section, change.clone());
+                let endpoint = change
+                    .as_ref()
+                    .map(|stored| in_force(stored, configured.get(section)));
+                self.0.insert(section, endpoint);
             }
         }
     }
@@ -90,6 +101,59 @@ impl Endpoints {
         }
         Value::Object(out)
     }
+}
+
+/// The endpoint in force for a stored change. A stored change holds a key only when a request
+/// gave one (`""` for "no key"); without one, the configured key is used, and only while the
+/// change's `base_url` has the configured one's origin, so a key is never sent to a host it
+/// was not given for.
+fn in_force(stored: &EndpointSettings, configured: Option<&EndpointSettings>) -> EndpointSettings {
+    let mut endpoint = stored.clone();
+    match stored.api_key.as_deref() {
+        Some("") => endpoint.api_key = None,
+        Some(_) => {}
+        None => {
+            let usable = configured.filter(|c| same_origin(&c.base_url, &stored.base_url));
+            endpoint.api_key = usable.and_then(|c| c.api_key.clone());
+            endpoint.api_key_env = usable.and_then(|c| c.api_key_env.clone());
+        }
+    }
+    endpoint
+}
+
+/// Whether two URLs have the same origin (scheme, host and port, default ports included).
+fn same_origin(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
+/// Drops from stored changes any key that is the configured one (written by earlier versions,
+/// which stored the key in force): configured keys live in the configuration only. Returns
+/// whether anything changed.
+pub fn scrub_configured_keys(stored: &mut StoredChanges, configured: &Endpoints) -> bool {
+    let mut scrubbed = false;
+    for (section, change) in stored.iter_mut() {
+        let Some(change) = change.as_mut() else {
+            continue;
+        };
+        let configured_key = configured.get(section).and_then(|c| c.api_key.as_deref());
+        if configured_key.is_some() && change.api_key.as_deref() == configured_key {
+            change.api_key = None;
+            change.api_key_env = None;
+            scrubbed = true;
+        }
+    }
+    scrubbed
+}
+
+/// What a POST changes: the sections to store, and those whose key in force was dropped
+/// because `base_url` moved to another origin without a key in the same request.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    pub changes: StoredChanges,
+    pub keys_dropped: Vec<&'static str>,
 }
 
 /// A POST body: only the sections present change.
@@ -128,9 +192,15 @@ pub struct EndpointPatch {
 
 impl ConfigUpdate {
     /// The changed sections, validated: `null`, or a section without `model` or `base_url`,
-    /// removes the endpoint.
-    pub fn resolve(self, current: &Endpoints) -> Result<StoredChanges, ApiError> {
-        let mut changes = StoredChanges::new();
+    /// removes the endpoint. `configured` are the configured endpoints, `current` those in
+    /// force, `stored` the changes stored so far.
+    pub fn resolve(
+        self,
+        configured: &Endpoints,
+        current: &Endpoints,
+        stored: &StoredChanges,
+    ) -> Result<Resolved, ApiError> {
+        let mut resolved = Resolved::default();
         for (section, patch) in [
             ("chat", self.chat),
             ("image", self.image),
@@ -141,41 +211,61 @@ impl ConfigUpdate {
             let Some(patch) = patch else { continue };
             let endpoint = match patch {
                 None => None,
-                Some(patch) => patch.merge(section, current.get(section))?,
+                Some(patch) => {
+                    let key_given = patch.api_key.is_some();
+                    let previous = stored.get(section).and_then(Option::as_ref);
+                    let merged = patch.merge(section, current.get(section), previous)?;
+                    let had_key = current.get(section).is_some_and(|c| c.api_key.is_some());
+                    let keeps_key = merged
+                        .as_ref()
+                        .is_some_and(|m| in_force(m, configured.get(section)).api_key.is_some());
+                    if had_key && !keeps_key && !key_given && merged.is_some() {
+                        resolved.keys_dropped.push(section);
+                    }
+                    merged
+                }
             };
-            changes.insert(section.to_string(), endpoint);
+            resolved.changes.insert(section.to_string(), endpoint);
         }
-        Ok(changes)
+        Ok(resolved)
     }
 }
 
 impl EndpointPatch {
+    /// The change to store. Its key is the one given, else the key stored before if
+    /// `base_url` keeps its origin; never a configured key (see [`in_force`]).
     fn merge(
         self,
         section: &str,
         current: Option<&EndpointSettings>,
+        previous: Option<&EndpointSettings>,
     ) -> Result<Option<EndpointSettings>, ApiError> {
         let trimmed = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let (Some(model), Some(base_url)) = (trimmed(self.model), trimmed(self.base_url)) else {
             return Ok(None);
         };
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        if url::Url::parse(&base_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            .is_none()
+        {
             return Err(ApiError::new(
                 warp::http::StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_field",
-                format!("{section}.base_url must start with http:// or https://"),
+                format!("{section}.base_url must be an http:// or https:// URL with a host"),
             ));
         }
         let api_key = match self.api_key {
-            None => current.and_then(|c| c.api_key.clone()),
-            Some(key) => Some(key.trim().to_string()).filter(|k| !k.is_empty()),
+            Some(key) => Some(key.trim().to_string()),
+            None => previous
+                .filter(|p| same_origin(&p.base_url, &base_url))
+                .and_then(|p| p.api_key.clone()),
         };
         Ok(Some(EndpointSettings {
             model,
             base_url,
             api_key,
-            // A key set here replaces one read from the environment.
-            api_key_env: current.and_then(|c| c.api_key_env.clone()),
+            api_key_env: None,
             supports_streaming: self
                 .supports_streaming
                 .or(current.map(|c| c.supports_streaming))
@@ -242,32 +332,106 @@ mod tests {
         assert!(!view.to_string().contains("sk-secret"));
     }
 
+    /// The endpoints after a POST with `body`, from `configured` and what is `stored`.
+    fn post(configured: &Endpoints, stored: &StoredChanges, body: Value) -> (Resolved, Endpoints) {
+        let mut current = configured.clone();
+        current.apply_stored(stored);
+        let resolved = update(body).resolve(configured, &current, stored).unwrap();
+        let mut next = current;
+        next.apply_changes(configured, &resolved.changes);
+        (resolved, next)
+    }
+
+    fn configured_with(key: Option<&str>) -> Endpoints {
+        let mut configured = Endpoints::default();
+        configured.0.insert("chat", Some(endpoint(key)));
+        configured
+    }
+
     #[test]
-    fn an_omitted_key_is_kept_an_empty_key_is_cleared_and_values_are_trimmed() {
-        let mut current = Endpoints::default();
-        current.0.insert("chat", Some(endpoint(Some("sk-old"))));
-        let kept = update(json!({"chat": {"model": " m2 ", "base_url": "http://y/v1 "}}))
-            .resolve(&current)
-            .unwrap();
-        let chat = kept["chat"].clone().unwrap();
-        assert_eq!(
-            (chat.model.as_str(), chat.base_url.as_str()),
-            ("m2", "http://y/v1")
+    fn a_key_set_through_the_api_is_kept_when_omitted_cleared_when_empty_and_values_trimmed() {
+        let configured = Endpoints::default();
+        let (first, _) = post(
+            &configured,
+            &StoredChanges::new(),
+            json!({"chat": {"model": "m", "base_url": "http://y/v1", "api_key": "sk-api"}}),
         );
-        assert_eq!(chat.api_key.as_deref(), Some("sk-old"));
-        let cleared =
-            update(json!({"chat": {"model": "m", "base_url": "http://y/v1", "api_key": ""}}))
-                .resolve(&current)
-                .unwrap();
-        assert_eq!(cleared["chat"].clone().unwrap().api_key, None);
+        let stored = merge_stored(StoredChanges::new(), &first.changes);
+        let (kept, next) = post(
+            &configured,
+            &stored,
+            json!({"chat": {"model": " m2 ", "base_url": "http://y/v2 "}}),
+        );
+        let chat = next.get("chat").unwrap();
+        assert_eq!((chat.model.as_str(), chat.base_url.as_str()), ("m2", "http://y/v2"));
+        assert_eq!(chat.api_key.as_deref(), Some("sk-api"));
+        assert!(kept.keys_dropped.is_empty());
+        let (_, cleared) = post(
+            &configured,
+            &stored,
+            json!({"chat": {"model": "m", "base_url": "http://y/v1", "api_key": ""}}),
+        );
+        assert_eq!(cleared.get("chat").unwrap().api_key, None);
+    }
+
+    #[test]
+    fn a_configured_key_is_used_but_never_stored() {
+        let configured = configured_with(Some("sk-env"));
+        let (resolved, next) = post(
+            &configured,
+            &StoredChanges::new(),
+            json!({"chat": {"model": "m2", "base_url": "http://x/v2"}}),
+        );
+        assert_eq!(next.get("chat").unwrap().api_key.as_deref(), Some("sk-env"));
+        let stored = encode_stored(&resolved.changes).unwrap();
+        assert!(!String::from_utf8_lossy(&stored).contains("sk-env"));
+    }
+
+    #[test]
+    fn a_key_is_dropped_when_base_url_moves_to_another_origin_without_a_key() {
+        for (configured, stored_key) in [
+            (configured_with(Some("sk-env")), None),
+            (Endpoints::default(), Some("sk-api")),
+        ] {
+            let mut stored = StoredChanges::new();
+            if let Some(key) = stored_key {
+                stored.insert("chat".into(), Some(endpoint(Some(key))));
+            }
+            let (resolved, next) = post(
+                &configured,
+                &stored,
+                json!({"chat": {"model": "m", "base_url": "https://elsewhere.example/v1"}}),
+            );
+            assert_eq!(next.get("chat").unwrap().api_key, None, "{stored_key:?}");
+            assert_eq!(resolved.keys_dropped, ["chat"]);
+            // Given in the same request, the key goes with the new origin.
+            let (resolved, next) = post(
+                &configured,
+                &stored,
+                json!({"chat": {"model": "m", "base_url": "https://elsewhere.example/v1", "api_key": "sk-new"}}),
+            );
+            assert_eq!(next.get("chat").unwrap().api_key.as_deref(), Some("sk-new"));
+            assert!(resolved.keys_dropped.is_empty());
+        }
+    }
+
+    #[test]
+    fn configured_keys_left_in_the_store_by_earlier_versions_are_scrubbed() {
+        let configured = configured_with(Some("sk-env"));
+        let mut stored = StoredChanges::new();
+        stored.insert("chat".into(), Some(endpoint(Some("sk-env"))));
+        assert!(scrub_configured_keys(&mut stored, &configured));
+        assert_eq!(stored["chat"].as_ref().unwrap().api_key, None);
+        assert!(!scrub_configured_keys(&mut stored, &configured));
     }
 
     #[test]
     fn null_or_a_section_without_model_removes_it_and_absent_sections_do_not_change() {
         let current = Endpoints::default();
         let changes = update(json!({"image": null, "speech": {"base_url": "http://s/v1"}}))
-            .resolve(&current)
-            .unwrap();
+            .resolve(&current, &current, &StoredChanges::new())
+            .unwrap()
+            .changes;
         assert_eq!(changes.len(), 2);
         assert_eq!(changes["image"], None);
         assert_eq!(changes["speech"], None);
@@ -278,7 +442,7 @@ mod tests {
         assert!(serde_json::from_value::<ConfigUpdate>(json!({"chatt": null})).is_err());
         assert!(serde_json::from_value::<ConfigUpdate>(json!({"chat": {"modle": "x"}})).is_err());
         let error = update(json!({"chat": {"model": "m", "base_url": "ftp://x"}}))
-            .resolve(&Endpoints::default())
+            .resolve(&Endpoints::default(), &Endpoints::default(), &StoredChanges::new())
             .unwrap_err();
         assert_eq!(error.code, "invalid_field");
     }

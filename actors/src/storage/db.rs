@@ -32,7 +32,16 @@ const SCHEMA_VERSION: &[u8] = b"1";
 /// Opens (creating if needed) the database, with a page cache of `cache_bytes`.
 pub(crate) fn open(path: &Path, cache_bytes: usize) -> Result<Database, StorageError> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| StorageError::Io(e.to_string()))?;
+        crate::private::create_dir_all(parent).map_err(|e| StorageError::Io(e.to_string()))?;
+    }
+    // The file holds conversations and keys set through `/api/config`: the server's alone. An
+    // empty file is initialised by redb; an existing one is made private too.
+    match crate::private::create_new_file(path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            crate::private::restrict_file(path).map_err(|e| StorageError::Io(e.to_string()))?
+        }
+        Err(e) => return Err(StorageError::Io(e.to_string())),
     }
     let db = match redb::Builder::new()
         .set_cache_size(cache_bytes)

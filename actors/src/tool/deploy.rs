@@ -402,6 +402,10 @@ mod tests {
         assert_eq!((first.files, first.bytes), (2, 8));
         assert_eq!(first.skipped, ["passwd"]);
         assert!(!sites.join(id).join("passwd").exists());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&sites.join(id)), 0o700, "a site's folders are private");
+        assert_eq!(mode(&sites.join(id).join("css/site.css")), 0o600, "and its files");
         std::fs::write(src.join("index.html"), "v2").unwrap();
         publish(&Dir::open(&src).unwrap(), &sites, id, (1 << 20, 100)).unwrap();
         assert_eq!(
