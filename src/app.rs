@@ -113,6 +113,9 @@ pub async fn start(
             )
         })?;
     let mut settings = settings;
+    // The port really listened on (the configured one may be 0): the network guard keeps the
+    // tools off it.
+    settings.server.port = addr.port();
     // Links the server hands out (deployed sites) name the address it really listens on.
     if settings.server.public_url.is_none() {
         settings.server.public_url = Some(format!("http://{addr}"));

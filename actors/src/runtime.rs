@@ -117,7 +117,9 @@ impl Actor for Supervisor {
         .await?;
         let (tools, _) =
             Actor::spawn_linked(None, ToolActor, registry.clone(), cell.clone()).await?;
-        let guard = crate::net::NetGuard::new(&settings.web).map_err(RuntimeError::Start)?;
+        // The port the server listens on is never opened to the tools by `web.allow`.
+        let guard = crate::net::NetGuard::new(&settings.web, Some(settings.server.port))
+            .map_err(RuntimeError::Start)?;
         let (jail, proxy) = start_jail(&settings, &guard).await?;
         let web = Arc::new(
             crate::net::Web::new(&settings, guard, jail.clone()).map_err(RuntimeError::Start)?,

@@ -233,7 +233,7 @@ pub(crate) mod test_support {
                         },
                         ..Settings::default()
                     },
-                    crate::net::NetGuard::new(&Settings::default().web).unwrap(),
+                    crate::net::NetGuard::new(&Settings::default().web, None).unwrap(),
                     Arc::new(crate::workspace::Jail::host()),
                 )
                 .unwrap(),

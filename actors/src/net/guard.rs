@@ -4,7 +4,7 @@
 //! redirect to another host is checked too), every redirect's literal address as well, unless
 //! `web.allow` permits it. Downloads stop at a size limit and requests at a time limit.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +12,12 @@ use futures::StreamExt;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use crate::config::WebSettings;
+
+mod address;
+mod allow;
+
+pub use address::internal_kind;
+pub use allow::{AllowList, AllowRule};
 
 /// Most redirects followed.
 const MAX_REDIRECTS: usize = 10;
@@ -28,104 +34,10 @@ pub enum GuardError {
     Failed(String),
 }
 
-/// An allowed address or block (`web.allow`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AllowRule {
-    network: IpAddr,
-    prefix: u8,
-}
-
-impl AllowRule {
-    /// `127.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let (address, prefix) = match text.trim().split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (text.trim(), None),
-        };
-        let network: IpAddr = address
-            .parse()
-            .map_err(|_| format!("{text:?} is not an IP address or CIDR block"))?;
-        let max = if network.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{text:?} has a bad prefix length"))?,
-            None => max,
-        };
-        Ok(Self { network, prefix })
-    }
-
-    fn contains(&self, ip: IpAddr) -> bool {
-        match (self.network, canonical(ip)) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-/// An IPv4 address carried in IPv6 (`::ffff:127.0.0.1`) is judged as IPv4.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-/// What kind of internal address `ip` is, or `None` for a public one.
-pub fn internal_kind(ip: IpAddr) -> Option<&'static str> {
-    match canonical(ip) {
-        IpAddr::V4(v4) => v4_kind(v4),
-        IpAddr::V6(v6) => v6_kind(v6),
-    }
-}
-
-fn v4_kind(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, ..] = ip.octets();
-    Some(match () {
-        _ if ip == Ipv4Addr::new(169, 254, 169, 254) => "a cloud metadata address",
-        _ if ip.is_loopback() => "a loopback address",
-        _ if ip.is_private() => "a private address",
-        _ if ip.is_link_local() => "a link-local address",
-        _ if ip.is_unspecified() || a == 0 => "an unspecified address",
-        _ if ip.is_broadcast() || ip.is_multicast() => "a broadcast or multicast address",
-        _ if a == 100 && (64..128).contains(&b) => "a shared (carrier-grade NAT) address",
-        _ if a == 192 && b == 0 && ip.octets()[2] == 0 => "a reserved address",
-        _ if a == 198 && (18..20).contains(&b) => "a benchmarking address",
-        _ if a >= 240 => "a reserved address",
-        _ => return None,
-    })
-}
-
-fn v6_kind(ip: Ipv6Addr) -> Option<&'static str> {
-    let first = ip.segments()[0];
-    Some(match () {
-        _ if ip.is_loopback() => "a loopback address",
-        _ if ip.is_unspecified() => "an unspecified address",
-        _ if ip.is_multicast() => "a multicast address",
-        _ if first & 0xfe00 == 0xfc00 => "a private (unique local) address",
-        _ if first & 0xffc0 == 0xfe80 => "a link-local address",
-        _ if ip.segments() == [0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254] => "a cloud metadata address",
-        _ => return None,
-    })
-}
-
 /// The guard: the allowed exceptions and the limits, and a client that obeys them.
 #[derive(Clone)]
 pub struct NetGuard {
-    allow: Arc<Vec<AllowRule>>,
+    allow: Arc<AllowList>,
     client: reqwest::Client,
     max_bytes: u64,
     timeout: Duration,
@@ -142,7 +54,7 @@ impl std::fmt::Debug for NetGuard {
 
 /// Resolves names, keeping only addresses the guard lets through.
 struct GuardedResolver {
-    allow: Arc<Vec<AllowRule>>,
+    allow: Arc<AllowList>,
 }
 
 impl Resolve for GuardedResolver {
@@ -150,26 +62,30 @@ impl Resolve for GuardedResolver {
         let allow = self.allow.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let allowed = allowed_addrs(&allow, &host, 0).await?;
+            // The port is not known here: only entries that need none let internal addresses
+            // through (see `AllowList::permits`); the URL's port was checked before.
+            let allowed = allowed_addrs(&allow, &host, None).await?;
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
     }
 }
 
-/// The addresses `host` resolves to that the guard lets through, or why there are none.
+/// The addresses `host` resolves to that the guard lets through on `port` (`None`: not
+/// known yet), or why there are none.
 async fn allowed_addrs(
-    allow: &[AllowRule],
+    allow: &AllowList,
     host: &str,
-    port: u16,
+    port: Option<u16>,
 ) -> Result<Vec<SocketAddr>, GuardError> {
-    let found: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+    let found: Vec<SocketAddr> = tokio::net::lookup_host((host, port.unwrap_or(0)))
         .await
         .map_err(|e| GuardError::Failed(format!("cannot resolve {host}: {e}")))?
         .collect();
+    let name = host.parse::<IpAddr>().is_err().then_some(host);
     let mut refused = None;
     let allowed: Vec<SocketAddr> = found
         .into_iter()
-        .filter(|addr| match check_ip(allow, addr.ip()) {
+        .filter(|addr| match check_ip(allow, addr.ip(), port, name) {
             Ok(()) => true,
             Err(e) => {
                 refused.get_or_insert(e);
@@ -186,30 +102,50 @@ async fn allowed_addrs(
     Ok(allowed)
 }
 
-fn check_ip(allow: &[AllowRule], ip: IpAddr) -> Result<(), String> {
+fn check_ip(
+    allow: &AllowList,
+    ip: IpAddr,
+    port: Option<u16>,
+    host: Option<&str>,
+) -> Result<(), String> {
     match internal_kind(ip) {
-        Some(kind) if !allow.iter().any(|rule| rule.contains(ip)) => Err(format!(
-            "{ip}, {kind}, which tools may not reach (web.allow lists exceptions)"
-        )),
+        Some(kind) if !allow.permits(ip, port, host) => {
+            let target = match port {
+                Some(port) => format!("port {port} of {ip}"),
+                None => ip.to_string(),
+            };
+            Err(format!(
+                "{target}, {kind}, which tools may not reach (web.allow lists exceptions; this \
+                 server's own port is never one)"
+            ))
+        }
         _ => Ok(()),
     }
 }
 
-/// Checks a URL's scheme and, when its host is an address, the address.
-fn check_url(allow: &[AllowRule], url: &reqwest::Url) -> Result<(), GuardError> {
+/// Checks a URL's scheme and port, and, when its host is an address, the address.
+fn check_url(allow: &AllowList, url: &reqwest::Url) -> Result<(), GuardError> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(GuardError::Refused(format!(
             "{} is not an http(s) address",
             url.scheme()
         )));
     }
+    let port = url.port_or_known_default();
     let ip = match url.host() {
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
-        Some(url::Host::Domain(_)) => return Ok(()),
+        Some(url::Host::Domain(name)) => {
+            return match port {
+                Some(port) if allow.refuses_name_port(name, port) => Err(GuardError::Refused(
+                    format!("web.allow lists {name} with other ports than {port}"),
+                )),
+                _ => Ok(()),
+            }
+        }
         None => return Err(GuardError::Refused(format!("{url} has no host"))),
     };
-    check_ip(allow, ip).map_err(GuardError::Refused)
+    check_ip(allow, ip, port, None).map_err(GuardError::Refused)
 }
 
 /// A response read whole, within the size limit.
@@ -237,14 +173,15 @@ impl Fetched {
 }
 
 impl NetGuard {
-    pub fn new(settings: &WebSettings) -> Result<Self, String> {
-        let allow = Arc::new(
-            settings
-                .allow
-                .iter()
-                .map(|a| AllowRule::parse(a))
-                .collect::<Result<Vec<_>, _>>()?,
-        );
+    /// The guard of `settings`; `own_port` is the port this server listens on, which no
+    /// `web.allow` entry opens on an internal address.
+    pub fn new(settings: &WebSettings, own_port: Option<u16>) -> Result<Self, String> {
+        let rules = settings
+            .allow
+            .iter()
+            .map(|a| AllowRule::parse(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let allow = Arc::new(AllowList::new(rules, own_port));
         let policy_allow = allow.clone();
         let redirect = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= MAX_REDIRECTS {
@@ -304,8 +241,13 @@ impl NetGuard {
             .await
             .map_err(|e| GuardError::Failed(format!("cannot resolve {host}: {e}")))?
             .collect();
+        if self.allow.refuses_name_port(&host, port) {
+            return Err(GuardError::Refused(format!(
+                "web.allow lists {host} with other ports than {port}"
+            )));
+        }
         for addr in &found {
-            check_ip(&self.allow, addr.ip())
+            check_ip(&self.allow, addr.ip(), Some(port), Some(&host))
                 .map_err(|e| GuardError::Refused(format!("{host} resolves to {e}")))?;
         }
         if found.is_empty() {
@@ -323,7 +265,12 @@ impl NetGuard {
         port: u16,
     ) -> Result<tokio::net::TcpStream, GuardError> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        let allowed = allowed_addrs(&self.allow, host, port).await?;
+        if self.allow.refuses_name_port(host, port) {
+            return Err(GuardError::Refused(format!(
+                "web.allow lists {host} with other ports than {port}"
+            )));
+        }
+        let allowed = allowed_addrs(&self.allow, host, Some(port)).await?;
         let mut last = None;
         for addr in allowed {
             match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(addr)).await
@@ -336,6 +283,19 @@ impl NetGuard {
         Err(GuardError::Failed(
             last.unwrap_or_else(|| format!("{host} has no address")),
         ))
+    }
+
+    /// A name on this server's own port that resolves to an internal address is refused
+    /// before anything is sent: the port the HTTP client's resolver cannot see.
+    async fn check_own_port(&self, url: &reqwest::Url) -> Result<(), GuardError> {
+        let (Some(url::Host::Domain(name)), Some(port)) = (url.host(), url.port_or_known_default())
+        else {
+            return Ok(());
+        };
+        if !self.allow.is_own_port(port) {
+            return Ok(());
+        }
+        allowed_addrs(&self.allow, name, Some(port)).await.map(drop)
     }
 
     /// The largest body read.
@@ -357,7 +317,19 @@ impl NetGuard {
 
     /// Sends a request and reads its body up to the size limit.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<Fetched, GuardError> {
-        let response = request.send().await.map_err(|e| describe(&e))?;
+        let request = request.build().map_err(|e| describe(&e))?;
+        self.check_own_port(request.url()).await?;
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| describe(&e))?;
+        // Where the connection really went (the client resolves names again): never this
+        // server, whatever DNS answered in between. Nothing of the answer is read then.
+        if let Some(peer) = response.remote_addr() {
+            check_ip(&self.allow, peer.ip(), Some(peer.port()), None)
+                .map_err(|e| GuardError::Refused(format!("the connection went to {e}")))?;
+        }
         let status = response.status();
         let url = response.url().clone();
         let content_type = response
@@ -435,44 +407,14 @@ mod tests {
     use super::*;
 
     fn guard(allow: &[&str]) -> NetGuard {
-        NetGuard::new(&WebSettings {
-            allow: allow.iter().map(|s| (*s).to_owned()).collect(),
-            ..WebSettings::default()
-        })
+        NetGuard::new(
+            &WebSettings {
+                allow: allow.iter().map(|s| (*s).to_owned()).collect(),
+                ..WebSettings::default()
+            },
+            None,
+        )
         .unwrap()
-    }
-
-    #[test]
-    fn internal_addresses_are_recognised() {
-        let kind = |s: &str| internal_kind(s.parse().unwrap());
-        assert_eq!(kind("127.0.0.1"), Some("a loopback address"));
-        assert_eq!(kind("169.254.169.254"), Some("a cloud metadata address"));
-        assert_eq!(kind("10.1.2.3"), Some("a private address"));
-        assert_eq!(kind("172.20.0.1"), Some("a private address"));
-        assert_eq!(kind("192.168.1.1"), Some("a private address"));
-        assert_eq!(
-            kind("100.64.0.1"),
-            Some("a shared (carrier-grade NAT) address")
-        );
-        assert_eq!(kind("0.0.0.0"), Some("an unspecified address"));
-        assert_eq!(kind("::1"), Some("a loopback address"));
-        assert_eq!(kind("::ffff:127.0.0.1"), Some("a loopback address"));
-        assert_eq!(kind("fd12::1"), Some("a private (unique local) address"));
-        assert_eq!(kind("fe80::1"), Some("a link-local address"));
-        assert_eq!(kind("93.184.216.34"), None);
-        assert_eq!(kind("2606:4700::1111"), None);
-    }
-
-    #[test]
-    fn allow_rules_match_addresses_and_blocks() {
-        let rule = AllowRule::parse("10.1.0.0/16").unwrap();
-        assert!(rule.contains("10.1.200.3".parse().unwrap()));
-        assert!(!rule.contains("10.2.0.1".parse().unwrap()));
-        assert!(AllowRule::parse("127.0.0.1")
-            .unwrap()
-            .contains("::ffff:127.0.0.1".parse().unwrap()));
-        assert!(AllowRule::parse("10.0.0.0/33").is_err());
-        assert!(AllowRule::parse("localhost").is_err());
     }
 
     #[tokio::test]

@@ -5,10 +5,13 @@ use super::*;
 use crate::config::WebSettings;
 
 fn guard(allow: &[&str]) -> NetGuard {
-    NetGuard::new(&WebSettings {
-        allow: allow.iter().map(|a| (*a).to_owned()).collect(),
-        ..WebSettings::default()
-    })
+    NetGuard::new(
+        &WebSettings {
+            allow: allow.iter().map(|a| (*a).to_owned()).collect(),
+            ..WebSettings::default()
+        },
+        None,
+    )
     .unwrap()
 }
 
@@ -114,6 +117,93 @@ async fn a_tunnel_or_request_to_loopback_is_refused_with_the_guards_message() {
             "{request}: {answer}"
         );
         assert!(answer.contains("which tools may not reach"), "{answer}");
+    }
+}
+
+#[tokio::test]
+async fn every_ipv6_form_of_loopback_and_private_addresses_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // Even with 127.0.0.1 allowed on the listening port, the IPv6 forms are not it.
+    let (port, _upstream) = echo_head_server().await;
+    let proxy = proxy(&dir, &[&format!("127.0.0.1:{port}")]);
+    for host in [
+        "[::127.0.0.1]",
+        "[::7f00:1]",
+        "[64:ff9b::127.0.0.1]",
+        "[64:ff9b:1::7f00:1]",
+        "[2002:7f00:1::]",
+        "[2001:0:4136:e378:8000:63bf:80ff:fffe]",
+        "[::ffff:10.0.0.1]",
+        "[64:ff9b::a00:1]",
+        "[2002:c0a8:101::1]",
+        "[fd00::1]",
+        "[fec0::1]",
+    ] {
+        for request in [
+            format!("CONNECT {host}:{port} HTTP/1.1\r\n\r\n"),
+            format!("GET http://{host}:{port}/ HTTP/1.1\r\n\r\n"),
+        ] {
+            let answer = exchange(&proxy, request.as_bytes()).await;
+            assert!(
+                answer.starts_with("HTTP/1.1 403 refused by the network guard: "),
+                "{request}: {answer}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_host_port_entry_opens_that_port_and_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let (open, upstream) = echo_head_server().await;
+    let (closed, _other) = echo_head_server().await;
+    let proxy = proxy(&dir, &[&format!("127.0.0.1:{open}")]);
+    let answer = exchange(
+        &proxy,
+        format!("GET http://127.0.0.1:{open}/ok HTTP/1.1\r\n\r\n").as_bytes(),
+    )
+    .await;
+    upstream.await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    for request in [
+        format!("GET http://127.0.0.1:{closed}/ HTTP/1.1\r\n\r\n"),
+        format!("CONNECT 127.0.0.1:{closed} HTTP/1.1\r\n\r\n"),
+        format!("CONNECT localhost:{closed} HTTP/1.1\r\n\r\n"),
+    ] {
+        let answer = exchange(&proxy, request.as_bytes()).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 403 refused by the network guard: "),
+            "{request}: {answer}"
+        );
+        assert!(answer.contains(&format!("port {closed}")), "{answer}");
+    }
+}
+
+#[tokio::test]
+async fn the_servers_own_port_is_refused_whatever_web_allow_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, _upstream) = echo_head_server().await;
+    let guard = NetGuard::new(
+        &WebSettings {
+            allow: vec!["127.0.0.0/8".into(), format!("127.0.0.1:{port}")],
+            ..WebSettings::default()
+        },
+        Some(port),
+    )
+    .unwrap();
+    let proxy = ProxyServer::start(guard.clone(), dir.path().join("proxy.sock")).unwrap();
+    let answer = exchange(
+        &proxy,
+        format!("CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 403 "), "{answer}");
+    for url in [
+        format!("http://127.0.0.1:{port}/api/health"),
+        format!("http://localhost:{port}/api/health"),
+    ] {
+        let error = guard.get(&url).await.unwrap_err();
+        assert!(matches!(error, GuardError::Refused(_)), "{url}: {error}");
     }
 }
 
