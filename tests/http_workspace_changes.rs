@@ -33,6 +33,12 @@ async fn race_turns(
     let mut change = std::pin::pin!(change);
     let mut refused = Vec::new();
     let turn = json!({"message": "hi", "stream": false});
+    // Give the change a head start, so it usually reaches the session first (either order is
+    // correct; only this one shows the refusal).
+    tokio::select! {
+        answer = &mut change => return (answer, refused),
+        () = tokio::time::sleep(Duration::from_millis(20)) => {}
+    }
     loop {
         tokio::select! {
             answer = &mut change => return (answer, refused),
@@ -61,8 +67,8 @@ async fn a_turn_asked_for_while_a_restore_runs_is_refused_and_the_restore_comple
     let id = body["latest_snapshot"]["id"].as_str().unwrap().to_owned();
 
     let mut busy_seen = false;
-    for _attempt in 0..5 {
-        std::fs::remove_dir_all(ws.join("output/many")).unwrap();
+    for _attempt in 0..10 {
+        let _ = std::fs::remove_dir_all(ws.join("output/many"));
         let body = json!({"snapshot_id": id});
         let restore = server.post("/api/session/workspace/restore?client_id=s", &body);
         let ((status, body), refused) = race_turns(&server, restore).await;
@@ -96,7 +102,7 @@ async fn a_turn_asked_for_while_the_session_is_cleared_is_refused_and_the_worksp
     let server = TestServer::start(test_settings(dir.path(), &model.base_url())).await;
     let ws = dir.path().join("workspaces/local/s");
     let mut busy_seen = false;
-    for _attempt in 0..5 {
+    for _attempt in 0..10 {
         server.get("/api/session/boot?client_id=s").await;
         fill(&ws.join("output/many"));
         let clear = server.delete("/api/session/history?client_id=s");
@@ -124,6 +130,77 @@ async fn a_turn_asked_for_while_the_session_is_cleared_is_refused_and_the_worksp
 }
 
 #[tokio::test]
+async fn a_turn_asked_for_while_a_history_switch_restores_files_is_refused() {
+    let model = FakeModel::start().await;
+    model.set_fallback(sse(vec![ev_text("ok"), ev_done()]));
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(test_settings(dir.path(), &model.base_url())).await;
+    let ws = dir.path().join("workspaces/local/s");
+    let say = |message: &str, replace_last: bool| json!({"message": message, "replace_last": replace_last, "stream": false});
+    server
+        .post("/api/chat?client_id=s", &say("one", false))
+        .await;
+    // The second turn ends with many files; its regenerated twin ends without them.
+    fill(&ws.join("output/many"));
+    server
+        .post("/api/chat?client_id=s", &say("two", false))
+        .await;
+    let (status, body) = server
+        .post("/api/chat?client_id=s", &say("two again", true))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !ws.join("output/many").exists(),
+        "the regenerated branch has no files"
+    );
+    let (_, branch) = server.get("/api/session/messages?client_id=s").await;
+    let siblings = branch["messages"][2]["sibling_ids"].clone();
+    let (with_files, without) = (
+        siblings[0].as_str().unwrap().to_owned(),
+        siblings[1].as_str().unwrap().to_owned(),
+    );
+
+    let mut busy_seen = false;
+    for _attempt in 0..10 {
+        let body = json!({"message_id": with_files});
+        let switch = server.post("/api/session/history/switch?client_id=s", &body);
+        let ((status, answer), refused) = race_turns(&server, switch).await;
+        if status == 200 {
+            assert!(
+                refused.iter().all(|code| code == "workspace_busy"),
+                "{refused:?}"
+            );
+            busy_seen |= !refused.is_empty();
+            let restored = std::fs::read_dir(ws.join("output/many")).unwrap().count();
+            assert_eq!(
+                restored, FILES,
+                "the switch brought the branch's files back"
+            );
+        } else {
+            assert_eq!(answer["code"], "turn_in_progress", "{answer}");
+        }
+        if busy_seen {
+            break;
+        }
+        // Back to the branch without the files, for the next attempt (once a turn that got
+        // in at the last moment is over).
+        let body = json!({"message_id": without});
+        for _ in 0..100 {
+            let (status, answer) = server
+                .post("/api/session/history/switch?client_id=s", &body)
+                .await;
+            if status == 200 {
+                break;
+            }
+            assert_eq!(answer["code"], "turn_in_progress", "{answer}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert!(busy_seen, "no turn was ever asked for during a switch");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn an_upload_while_a_turn_runs_is_refused_and_lands_nowhere() {
     let model = FakeModel::start().await;
     model.push(sse(vec![
@@ -146,14 +223,25 @@ async fn an_upload_while_a_turn_runs_is_refused_and_lands_nowhere() {
         .await
         .unwrap();
     let (status, body) = status_json(response).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("turn_in_progress")), "{body}");
-    assert!(!dir.path().join("workspaces/local/s/upload/data.csv").exists());
     assert_eq!(
-        std::fs::read_dir(dir.path().join("staging")).unwrap().count(),
+        (status, body["code"].as_str()),
+        (409, Some("turn_in_progress")),
+        "{body}"
+    );
+    assert!(!dir
+        .path()
+        .join("workspaces/local/s/upload/data.csv")
+        .exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("staging"))
+            .unwrap()
+            .count(),
         0,
         "nothing is left staged"
     );
-    server.post("/api/session/stop?client_id=s", &json!({})).await;
+    server
+        .post("/api/session/stop?client_id=s", &json!({}))
+        .await;
     server.shutdown().await;
 }
 
@@ -213,6 +301,9 @@ async fn a_download_racing_a_folder_swapped_for_a_link_never_serves_outside_byte
     }
     stop.store(true, Ordering::Relaxed);
     assert!(swapping.join().unwrap() > 0, "the race ran");
-    assert!(served > 0 && refused > 0, "{served} served, {refused} refused");
+    assert!(
+        served > 0 && refused > 0,
+        "{served} served, {refused} refused"
+    );
     server.shutdown().await;
 }

@@ -17,7 +17,11 @@ use support::server::*;
 const CONFIGURED_KEY: &str = "sk-configured-0123456789abcdef";
 
 fn mode(path: &Path) -> u32 {
-    std::fs::symlink_metadata(path).unwrap().permissions().mode() & 0o777
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 /// Every path under `dir` (itself included) with its mode.
@@ -46,7 +50,10 @@ async fn a_fresh_data_directory_is_private_and_its_store_and_snapshots_are_too()
     let data = parent.path().join("data");
     let server = TestServer::start(test_settings(&data, &model.base_url())).await;
     let (status, _) = server
-        .post("/api/chat?client_id=s", &json!({"message": "hi", "stream": false}))
+        .post(
+            "/api/chat?client_id=s",
+            &json!({"message": "hi", "stream": false}),
+        )
         .await;
     assert_eq!(status, 200);
 
@@ -104,11 +111,17 @@ async fn a_configured_key_is_used_but_never_written_to_the_store() {
         assert!(reply.get("api_key_dropped").is_none(), "{reply}");
     }
     let (status, _) = server
-        .post("/api/chat?client_id=s", &json!({"message": "hi", "stream": false}))
+        .post(
+            "/api/chat?client_id=s",
+            &json!({"message": "hi", "stream": false}),
+        )
         .await;
     assert_eq!(status, 200);
     let last = model.requests().pop().unwrap();
-    assert_eq!(bearer(&last), Some(format!("Bearer {CONFIGURED_KEY}").as_str()));
+    assert_eq!(
+        bearer(&last),
+        Some(format!("Bearer {CONFIGURED_KEY}").as_str())
+    );
     server.shutdown().await;
 
     let raw = std::fs::read(dir.path().join("okcvm.redb")).unwrap();
@@ -146,7 +159,10 @@ async fn a_key_is_dropped_when_base_url_moves_to_another_origin_unless_given_aga
     assert_eq!(reply["api_key_dropped"], json!(["chat"]), "{reply}");
     assert!(reply["chat"].get("api_key_present").is_none(), "{reply}");
     let (status, _) = server
-        .post("/api/chat?client_id=s", &json!({"message": "hi", "stream": false}))
+        .post(
+            "/api/chat?client_id=s",
+            &json!({"message": "hi", "stream": false}),
+        )
         .await;
     assert_eq!(status, 200);
     for request in elsewhere.requests() {
@@ -163,7 +179,10 @@ async fn a_key_is_dropped_when_base_url_moves_to_another_origin_unless_given_aga
     assert_eq!(status, 200, "{reply}");
     assert!(reply.get("api_key_dropped").is_none(), "{reply}");
     server
-        .post("/api/chat?client_id=s", &json!({"message": "again", "stream": false}))
+        .post(
+            "/api/chat?client_id=s",
+            &json!({"message": "again", "stream": false}),
+        )
         .await;
     let last = elsewhere.requests().pop().unwrap();
     assert_eq!(bearer(&last), Some("Bearer sk-new"));

@@ -13,7 +13,10 @@ pub const FILE_MODE: u32 = 0o600;
 
 /// Creates `path` and its missing parents with mode 0700 (existing folders keep theirs).
 pub fn create_dir_all(path: &Path) -> io::Result<()> {
-    DirBuilder::new().recursive(true).mode(DIR_MODE).create(path)
+    DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(path)
 }
 
 /// Makes `path` (an existing folder) 0700: the data directory's root, which may predate this.

@@ -31,18 +31,16 @@ mod workspace_ops;
 
 pub use handle::{SessionHandle, Subscription};
 pub use lifecycle::ClearReport;
-pub use workspace_ops::{
-    RestoreTarget, WorkspaceActivity, WorkspaceChange, WorkspaceChangeError, WorkspaceChanged,
-};
 pub use types::{
     BranchFrom, BranchView, MessageView, SessionError, SessionSnapshot, TurnRequest, TurnStarted,
+};
+pub use workspace_ops::{
+    RestoreTarget, WorkspaceActivity, WorkspaceChange, WorkspaceChangeError, WorkspaceChanged,
 };
 
 pub use events::EventBatch;
 use events::EventLog;
-use start::{
-    branch_view, message_view, snapshot, start_turn, switch_branch_and_restore,
-};
+use start::{branch_view, message_view, snapshot, start_turn, switch_branch_and_restore};
 
 /// Longest wait for the store while a session starts.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);

@@ -25,8 +25,8 @@ pub mod view;
 #[cfg(test)]
 pub(crate) mod races;
 
-pub use jail::{Isolation, IsolationReport, Jail, JailSetup};
 pub use dir::Dir;
+pub use jail::{Isolation, IsolationReport, Jail, JailSetup};
 pub use paths::{OpenedFile, PathError};
 pub use process::{
     process_cgroups_available, run_command, spawn_interactive, CommandOutcome, CommandSpec,

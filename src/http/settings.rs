@@ -363,7 +363,10 @@ mod tests {
             json!({"chat": {"model": " m2 ", "base_url": "http://y/v2 "}}),
         );
         let chat = next.get("chat").unwrap();
-        assert_eq!((chat.model.as_str(), chat.base_url.as_str()), ("m2", "http://y/v2"));
+        assert_eq!(
+            (chat.model.as_str(), chat.base_url.as_str()),
+            ("m2", "http://y/v2")
+        );
         assert_eq!(chat.api_key.as_deref(), Some("sk-api"));
         assert!(kept.keys_dropped.is_empty());
         let (_, cleared) = post(
@@ -442,7 +445,11 @@ mod tests {
         assert!(serde_json::from_value::<ConfigUpdate>(json!({"chatt": null})).is_err());
         assert!(serde_json::from_value::<ConfigUpdate>(json!({"chat": {"modle": "x"}})).is_err());
         let error = update(json!({"chat": {"model": "m", "base_url": "ftp://x"}}))
-            .resolve(&Endpoints::default(), &Endpoints::default(), &StoredChanges::new())
+            .resolve(
+                &Endpoints::default(),
+                &Endpoints::default(),
+                &StoredChanges::new(),
+            )
             .unwrap_err();
         assert_eq!(error.code, "invalid_field");
     }

@@ -109,16 +109,13 @@ fn check_ip(
     host: Option<&str>,
 ) -> Result<(), String> {
     match internal_kind(ip) {
-        Some(kind) if !allow.permits(ip, port, host) => {
-            let target = match port {
-                Some(port) => format!("port {port} of {ip}"),
-                None => ip.to_string(),
-            };
-            Err(format!(
-                "{target}, {kind}, which tools may not reach (web.allow lists exceptions; this \
-                 server's own port is never one)"
-            ))
-        }
+        Some(kind) if !allow.permits(ip, port, host) => Err(match port {
+            Some(port) => format!(
+                "{ip}, {kind}, which tools may not reach on port {port} (web.allow lists \
+                 exceptions; this server's own port is never one)"
+            ),
+            None => format!("{ip}, {kind}, which tools may not reach (web.allow lists exceptions)"),
+        }),
         _ => Ok(()),
     }
 }

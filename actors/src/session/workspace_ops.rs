@@ -180,8 +180,12 @@ pub(super) fn change(
                 let _ = reply.send(Err(SessionError::Unavailable.into()));
                 return Ok(());
             };
-            run(myself, state, activity, batch.commit(), |state, result| {
-                match result {
+            run(
+                myself,
+                state,
+                activity,
+                batch.commit(),
+                |state, result| match result {
                     Ok(added) => {
                         let paths = added.iter().map(|e| e.path.clone()).collect();
                         super::lifecycle::note_uploads(state, paths, move |noted| {
@@ -196,8 +200,8 @@ pub(super) fn change(
                         let _ = reply.send(Err(e.into()));
                         Ok(())
                     }
-                }
-            });
+                },
+            );
         }
         other => {
             let work = async move {
@@ -320,9 +324,15 @@ pub(super) fn call_tool(
             },
         }
     };
-    run(myself, state, WorkspaceActivity::RunningTool, work, |_, outcome| {
-        let _ = reply.send(outcome);
-        Ok(())
-    });
+    run(
+        myself,
+        state,
+        WorkspaceActivity::RunningTool,
+        work,
+        |_, outcome| {
+            let _ = reply.send(outcome);
+            Ok(())
+        },
+    );
     Ok(())
 }

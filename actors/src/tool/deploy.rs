@@ -213,7 +213,14 @@ fn publish(
     let mut plan = Vec::new();
     let mut skipped = Vec::new();
     let mut bytes = 0u64;
-    survey(source, Path::new(""), 0, &mut plan, &mut skipped, &mut bytes)?;
+    survey(
+        source,
+        Path::new(""),
+        0,
+        &mut plan,
+        &mut skipped,
+        &mut bytes,
+    )?;
     let files = plan.iter().filter(|(_, is_dir)| !is_dir).count();
     if bytes > max_bytes {
         return Err(format!(
@@ -327,8 +334,8 @@ fn copy_all(
             ));
         }
         let mut out = crate::private::create_new_file(&to).map_err(failed)?;
-        let copied = std::io::copy(&mut from.take(budget.saturating_add(1)), &mut out)
-            .map_err(failed)?;
+        let copied =
+            std::io::copy(&mut from.take(budget.saturating_add(1)), &mut out).map_err(failed)?;
         if copied > budget {
             return Err(format!(
                 "the site grew past the limit of {} (deploy.max_site_mb) while it was being copied",
@@ -405,7 +412,11 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&sites.join(id)), 0o700, "a site's folders are private");
-        assert_eq!(mode(&sites.join(id).join("css/site.css")), 0o600, "and its files");
+        assert_eq!(
+            mode(&sites.join(id).join("css/site.css")),
+            0o600,
+            "and its files"
+        );
         std::fs::write(src.join("index.html"), "v2").unwrap();
         publish(&Dir::open(&src).unwrap(), &sites, id, (1 << 20, 100)).unwrap();
         assert_eq!(

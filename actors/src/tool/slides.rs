@@ -358,7 +358,11 @@ fn slug(title: &str) -> String {
 }
 
 /// Reads a workspace file the agent named, refusing anything over `limit` bytes.
-fn read_limited(workspace: &Workspace, agent_path: &str, limit: u64) -> Result<(Vec<u8>, String), ToolError> {
+fn read_limited(
+    workspace: &Workspace,
+    agent_path: &str,
+    limit: u64,
+) -> Result<(Vec<u8>, String), ToolError> {
     super::files::read_limited(workspace, agent_path, limit, |shown, size| {
         format!(
             "{shown} is {}, over the {} a deck takes",

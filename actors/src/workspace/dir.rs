@@ -277,11 +277,7 @@ impl Dir {
         let fd = openat(
             &self.fd,
             single(name)?,
-            OFlag::O_WRONLY
-                | OFlag::O_CREAT
-                | OFlag::O_EXCL
-                | OFlag::O_NOFOLLOW
-                | OFlag::O_CLOEXEC,
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
             Mode::from_bits_truncate(mode),
         )
         .map_err(errno)?;
@@ -313,7 +309,11 @@ impl Dir {
 
     /// What `name` in this folder is, not following a link; `None` when nothing has the name.
     pub fn stat(&self, name: &OsStr) -> io::Result<Option<Stat>> {
-        match fstatat(&self.fd, single(name)?, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW) {
+        match fstatat(
+            &self.fd,
+            single(name)?,
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        ) {
             Ok(st) => Ok(Some(Stat::from(&st))),
             Err(Errno::ENOENT) => Ok(None),
             Err(e) => Err(errno(e)),

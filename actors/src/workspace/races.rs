@@ -169,7 +169,10 @@ mod snapshots {
             // Change the raced folder (through a handle, as the test must not follow the link
             // itself) so every restore has work to do in it.
             if let Ok(d) = Dir::open(&ws).and_then(|w| w.open_dir(Path::new("output/d"))) {
-                for (name, text) in [("page.txt", format!("changed {round}")), ("extra.txt", "new".into())] {
+                for (name, text) in [
+                    ("page.txt", format!("changed {round}")),
+                    ("extra.txt", "new".into()),
+                ] {
                     let _ = d.remove_file(OsStr::new(name));
                     if let Ok(mut file) = d.create_new(OsStr::new(name), 0o644) {
                         let _ = file.write_all(text.as_bytes());
@@ -203,8 +206,7 @@ mod uploads {
         let staging = tmp.path().join("staging");
         let folder = Swapper::start(root.join(UPLOAD_DIR), outside.dir.clone());
         for round in 0..300 {
-            let Ok(mut batch) = UploadBatch::begin(&root, &staging, UploadLimits::default())
-            else {
+            let Ok(mut batch) = UploadBatch::begin(&root, &staging, UploadLimits::default()) else {
                 continue;
             };
             let body = futures::stream::iter([Ok::<_, std::convert::Infallible>(

@@ -417,7 +417,10 @@ impl SnapshotStore {
             match entry {
                 Entry::Dir => {
                     let (folder, name) = parent_of(&ws, path)?;
-                    if folder.create_dir(name).map_err(io("create", path.clone()))? {
+                    if folder
+                        .create_dir(name)
+                        .map_err(io("create", path.clone()))?
+                    {
                         changed += 1;
                     } else if !folder
                         .stat(name)
@@ -430,7 +433,11 @@ impl SnapshotStore {
                 }
                 Entry::Link { target } => {
                     let (folder, name) = parent_of(&ws, path)?;
-                    if folder.stat(name).map_err(io("read", path.clone()))?.is_none() {
+                    if folder
+                        .stat(name)
+                        .map_err(io("read", path.clone()))?
+                        .is_none()
+                    {
                         folder
                             .symlink(OsStr::new(target), name)
                             .map_err(io("link", path.clone()))?;
@@ -475,12 +482,11 @@ impl SnapshotStore {
                 }
             }
         }
-        let mut blob = std::fs::File::open(self.blob_path(sha256)).map_err(|e| {
-            SnapshotError::Corrupt {
+        let mut blob =
+            std::fs::File::open(self.blob_path(sha256)).map_err(|e| SnapshotError::Corrupt {
                 id: id.to_string(),
                 reason: format!("the content of {path} is missing ({e})"),
-            }
-        })?;
+            })?;
         let temp = OsString::from(format!(".okcvm-restore-{}", crate::ids::new_id()));
         let mut out = folder.create_new(&temp, mode).map_err(io("write", path))?;
         let written = std::io::copy(&mut blob, &mut out)
@@ -627,7 +633,9 @@ fn scan(
                 scan(&inner, &path, depth + 1, out, stamps, total)?;
             }
             Kind::Symlink => {
-                let target = dir.read_link(&entry.name).map_err(io("read", path.clone()))?;
+                let target = dir
+                    .read_link(&entry.name)
+                    .map_err(io("read", path.clone()))?;
                 out.insert(
                     path,
                     Entry::Link {

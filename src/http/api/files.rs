@@ -27,10 +27,9 @@ pub async fn list(ctx: SessionCtx, query: HashMap<String, String>) -> Result<Res
         let (dir, shown) = workspace
             .open_existing_dir(&agent_path)
             .map_err(|e| match e {
-                PathError::NotADirectory { .. } => ApiError::bad_request(
-                    "not_a_folder",
-                    format!("{agent_path} is not a folder"),
-                ),
+                PathError::NotADirectory { .. } => {
+                    ApiError::bad_request("not_a_folder", format!("{agent_path} is not a folder"))
+                }
                 other => refusal(&agent_path, other),
             })?;
         let mut entries = Vec::new();
@@ -82,7 +81,12 @@ pub async fn download(tail: warp::path::Tail, ctx: SessionCtx) -> Result<Respons
     })
     .await
     .map_err(|e| ApiError::internal("reading the workspace failed", e))??;
-    Ok(file_response(opened.file, &opened.shown, opened.stat.len, true))
+    Ok(file_response(
+        opened.file,
+        &opened.shown,
+        opened.stat.len,
+        true,
+    ))
 }
 
 /// An open file as a response: its content type (from `name`), and headers that keep HTML or

@@ -146,7 +146,11 @@ mod tests {
             Some("an IPv6 form of a loopback address")
         );
         // Embedded public addresses stay public.
-        for address in ["64:ff9b::5db8:d822", "2002:5db8:d822::1", "::ffff:93.184.216.34"] {
+        for address in [
+            "64:ff9b::5db8:d822",
+            "2002:5db8:d822::1",
+            "::ffff:93.184.216.34",
+        ] {
             assert_eq!(kind(address), None, "{address}");
         }
     }

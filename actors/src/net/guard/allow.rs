@@ -17,7 +17,10 @@ pub struct AllowRule {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Target {
-    Net { network: IpAddr, prefix: u8 },
+    Net {
+        network: IpAddr,
+        prefix: u8,
+    },
     /// A host name, lower-cased.
     Name(String),
 }
@@ -129,8 +132,8 @@ impl AllowList {
         }
         self.rules.iter().any(|rule| {
             let target = rule.contains(ip) || host.is_some_and(|h| rule.names(h));
-            let port_ok = rule.port_matches(port)
-                || (port.is_none() && host.is_some_and(|h| rule.names(h)));
+            let port_ok =
+                rule.port_matches(port) || (port.is_none() && host.is_some_and(|h| rule.names(h)));
             target && port_ok
         })
     }
@@ -171,7 +174,10 @@ mod tests {
 
     fn list(entries: &[&str], own_port: Option<u16>) -> AllowList {
         AllowList::new(
-            entries.iter().map(|e| AllowRule::parse(e).unwrap()).collect(),
+            entries
+                .iter()
+                .map(|e| AllowRule::parse(e).unwrap())
+                .collect(),
             own_port,
         )
     }

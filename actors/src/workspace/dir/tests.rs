@@ -44,7 +44,10 @@ fn walked(dir: &Dir, relative: &str) -> io::Result<File> {
 fn a_file_beneath_the_handle_opens_by_kernel_resolution_and_by_the_walk() {
     let fx = fixture();
     let dir = Dir::open(&fx.root).unwrap();
-    assert_eq!(read(dir.open_file(Path::new("d/canary.txt")).unwrap()), "inside");
+    assert_eq!(
+        read(dir.open_file(Path::new("d/canary.txt")).unwrap()),
+        "inside"
+    );
     assert_eq!(read(walked(&dir, "d/canary.txt").unwrap()), "inside");
 }
 
@@ -70,16 +73,25 @@ fn a_symlinked_file_is_refused_not_followed() {
     let dir = Dir::open(&fx.root).unwrap();
     let error = dir.open_file(Path::new("link.txt")).unwrap_err();
     assert!(is_symlink_refusal(&error), "{error}");
-    let error = dir.open_file_rw(Path::new("link.txt"), true, 0o644).unwrap_err();
+    let error = dir
+        .open_file_rw(Path::new("link.txt"), true, 0o644)
+        .unwrap_err();
     assert!(is_symlink_refusal(&error), "{error}");
-    assert_eq!(std::fs::read_to_string(fx.outside.join("canary.txt")).unwrap(), "CANARY");
+    assert_eq!(
+        std::fs::read_to_string(fx.outside.join("canary.txt")).unwrap(),
+        "CANARY"
+    );
 }
 
 #[test]
 fn parent_steps_and_absolute_paths_are_refused() {
     let fx = fixture();
     let dir = Dir::open(&fx.root).unwrap();
-    for path in ["../outside/canary.txt", "d/../../outside/canary.txt", "/etc/hostname"] {
+    for path in [
+        "../outside/canary.txt",
+        "d/../../outside/canary.txt",
+        "/etc/hostname",
+    ] {
         assert!(dir.open_file(Path::new(path)).is_err(), "{path}");
     }
 }
@@ -112,11 +124,17 @@ fn listing_reports_links_as_links_and_removing_never_follows_them() {
     kinds.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
         kinds,
-        [("canary.txt".into(), Kind::File), ("out".into(), Kind::Symlink)]
+        [
+            ("canary.txt".into(), Kind::File),
+            ("out".into(), Kind::Symlink)
+        ]
     );
     assert_eq!(dir.remove_all_inside().unwrap(), 3);
     assert_eq!(std::fs::read_dir(&fx.root).unwrap().count(), 0);
-    assert_eq!(std::fs::read_to_string(fx.outside.join("canary.txt")).unwrap(), "CANARY");
+    assert_eq!(
+        std::fs::read_to_string(fx.outside.join("canary.txt")).unwrap(),
+        "CANARY"
+    );
 }
 
 #[test]

@@ -167,7 +167,9 @@ fn symlinks_inside_the_workspace_are_not_followed_and_the_message_names_their_ta
             target: "real.txt".into(),
         }
     );
-    assert!(error.to_string().contains("Use the path the link points to"));
+    assert!(error
+        .to_string()
+        .contains("Use the path the link points to"));
 }
 
 #[test]
@@ -246,7 +248,11 @@ fn host_paths_are_shown_under_the_mount() {
 }
 
 /// Swaps `output/d` between a real folder and a link to `outside` until stopped.
-fn swap_folder(root: PathBuf, outside: PathBuf, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::thread::JoinHandle<()> {
+fn swap_folder(
+    root: PathBuf,
+    outside: PathBuf,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let d = root.join("output/d");
         let real = root.join("output/d.real");
@@ -286,5 +292,9 @@ fn the_file_tools_paths_never_lead_outside_while_a_folder_is_raced_into_a_symlin
     stop.store(true, Ordering::Relaxed);
     swapping.join().unwrap();
     assert_eq!(fs::read_to_string(outside.join("f.txt")).unwrap(), "CANARY");
-    assert_eq!(fs::read_dir(&outside).unwrap().count(), 1, "nothing was made outside");
+    assert_eq!(
+        fs::read_dir(&outside).unwrap().count(),
+        1,
+        "nothing was made outside"
+    );
 }

@@ -12,8 +12,7 @@ use futures::{Stream, StreamExt};
 use tokio::io::AsyncWriteExt;
 
 use super::{
-    commit, sanitize_name, scan, upload_folder, UploadEntry, UploadError, UploadLimits,
-    UPLOAD_DIR,
+    commit, sanitize_name, scan, upload_folder, UploadEntry, UploadError, UploadLimits, UPLOAD_DIR,
 };
 use crate::workspace::dir::Dir;
 
@@ -246,7 +245,6 @@ impl Drop for UploadBatch {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests;

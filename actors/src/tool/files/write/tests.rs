@@ -103,10 +103,7 @@ async fn paths_leading_outside_the_workspace_are_refused_and_nothing_outside_cha
     std::os::unix::fs::symlink(dir.path(), root.join("dir-link")).unwrap();
     fs::hard_link(&secret, root.join("hard-link")).unwrap();
     // Even a path the model has "read" is checked again.
-    ctx.files_read
-        .lock()
-        .unwrap()
-        .insert("hard-link".into());
+    ctx.files_read.lock().unwrap().insert("hard-link".into());
     for path in [
         "/etc/okcvm-test",
         "/mnt/okcomputer/../escaped.txt",
