@@ -131,10 +131,11 @@ pub enum SessionMsg {
     Crash,
 }
 
+/// Work that runs on the actor with its state.
+type OnActor = dyn FnOnce(&mut SessionState) -> Result<(), ActorProcessingErr> + Send;
+
 /// What runs on the actor when a workspace change is done (see [`workspace_ops::run`]).
-pub struct WorkspaceFinish(
-    Box<dyn FnOnce(&mut SessionState) -> Result<(), ActorProcessingErr> + Send>,
-);
+pub struct WorkspaceFinish(Box<OnActor>);
 
 pub struct SessionActor;
 
