@@ -51,6 +51,21 @@ async fn race_turns(
     }
 }
 
+/// Judges one race: `None` when a turn got in first (the change was refused, as it must be),
+/// else whether any turn was refused meanwhile, every refusal being `workspace_busy`.
+fn judge((status, body): (u16, Value), refused: &[String]) -> Option<bool> {
+    if status == 409 {
+        assert_eq!(body["code"], "turn_in_progress", "{body}");
+        return None;
+    }
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        refused.iter().all(|code| code == "workspace_busy"),
+        "{refused:?}"
+    );
+    Some(!refused.is_empty())
+}
+
 #[tokio::test]
 async fn a_turn_asked_for_while_a_restore_runs_is_refused_and_the_restore_completes() {
     let model = FakeModel::start().await;
@@ -71,18 +86,11 @@ async fn a_turn_asked_for_while_a_restore_runs_is_refused_and_the_restore_comple
         let _ = std::fs::remove_dir_all(ws.join("output/many"));
         let body = json!({"snapshot_id": id});
         let restore = server.post("/api/session/workspace/restore?client_id=s", &body);
-        let ((status, body), refused) = race_turns(&server, restore).await;
-        if status == 409 {
-            // A turn started before the restore did: it was refused instead, as it must be.
-            assert_eq!(body["code"], "turn_in_progress", "{body}");
+        let (answer, refused) = race_turns(&server, restore).await;
+        let Some(busy) = judge(answer, &refused) else {
             continue;
-        }
-        assert_eq!(status, 200, "{body}");
-        assert!(
-            refused.iter().all(|code| code == "workspace_busy"),
-            "{refused:?}"
-        );
-        busy_seen |= !refused.is_empty();
+        };
+        busy_seen |= busy;
         // The restore did what it promised, whatever was asked meanwhile.
         let restored = std::fs::read_dir(ws.join("output/many")).unwrap().count();
         assert_eq!(restored, FILES);
@@ -106,17 +114,11 @@ async fn a_turn_asked_for_while_the_session_is_cleared_is_refused_and_the_worksp
         server.get("/api/session/boot?client_id=s").await;
         fill(&ws.join("output/many"));
         let clear = server.delete("/api/session/history?client_id=s");
-        let ((status, body), refused) = race_turns(&server, clear).await;
-        if status == 409 {
-            assert_eq!(body["code"], "turn_in_progress", "{body}");
+        let (answer, refused) = race_turns(&server, clear).await;
+        let Some(busy) = judge(answer, &refused) else {
             continue;
-        }
-        assert_eq!(status, 200, "{body}");
-        assert!(
-            refused.iter().all(|code| code == "workspace_busy"),
-            "{refused:?}"
-        );
-        busy_seen |= !refused.is_empty();
+        };
+        busy_seen |= busy;
         assert!(
             !ws.join("output").exists(),
             "the clear emptied the workspace"
@@ -164,20 +166,14 @@ async fn a_turn_asked_for_while_a_history_switch_restores_files_is_refused() {
     for _attempt in 0..10 {
         let body = json!({"message_id": with_files});
         let switch = server.post("/api/session/history/switch?client_id=s", &body);
-        let ((status, answer), refused) = race_turns(&server, switch).await;
-        if status == 200 {
-            assert!(
-                refused.iter().all(|code| code == "workspace_busy"),
-                "{refused:?}"
-            );
-            busy_seen |= !refused.is_empty();
+        let (answer, refused) = race_turns(&server, switch).await;
+        if let Some(busy) = judge(answer, &refused) {
+            busy_seen |= busy;
             let restored = std::fs::read_dir(ws.join("output/many")).unwrap().count();
             assert_eq!(
                 restored, FILES,
                 "the switch brought the branch's files back"
             );
-        } else {
-            assert_eq!(answer["code"], "turn_in_progress", "{answer}");
         }
         if busy_seen {
             break;

@@ -38,6 +38,17 @@ fn modes(dir: &Path) -> Vec<(String, u32, bool)> {
     out
 }
 
+/// Sends one message and waits for the turn to end.
+async fn say(server: &TestServer, message: &str) {
+    let (status, body) = server
+        .post(
+            "/api/chat?client_id=s",
+            &json!({"message": message, "stream": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 fn bearer(request: &Recorded) -> Option<&str> {
     request.headers.get("authorization").map(String::as_str)
 }
@@ -49,13 +60,7 @@ async fn a_fresh_data_directory_is_private_and_its_store_and_snapshots_are_too()
     let parent = tempfile::tempdir().unwrap();
     let data = parent.path().join("data");
     let server = TestServer::start(test_settings(&data, &model.base_url())).await;
-    let (status, _) = server
-        .post(
-            "/api/chat?client_id=s",
-            &json!({"message": "hi", "stream": false}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    say(&server, "hi").await;
 
     assert_eq!(mode(&data), 0o700, "the data directory");
     assert_eq!(mode(&data.join("okcvm.redb")), 0o600, "the store");
@@ -110,13 +115,7 @@ async fn a_configured_key_is_used_but_never_written_to_the_store() {
         assert_eq!(reply["chat"]["api_key_present"], true, "{reply}");
         assert!(reply.get("api_key_dropped").is_none(), "{reply}");
     }
-    let (status, _) = server
-        .post(
-            "/api/chat?client_id=s",
-            &json!({"message": "hi", "stream": false}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    say(&server, "hi").await;
     let last = model.requests().pop().unwrap();
     assert_eq!(
         bearer(&last),
@@ -158,13 +157,7 @@ async fn a_key_is_dropped_when_base_url_moves_to_another_origin_unless_given_aga
     assert_eq!(status, 200, "{reply}");
     assert_eq!(reply["api_key_dropped"], json!(["chat"]), "{reply}");
     assert!(reply["chat"].get("api_key_present").is_none(), "{reply}");
-    let (status, _) = server
-        .post(
-            "/api/chat?client_id=s",
-            &json!({"message": "hi", "stream": false}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    say(&server, "hi").await;
     for request in elsewhere.requests() {
         assert_eq!(bearer(&request), None, "a key went to the new origin");
     }
@@ -178,12 +171,7 @@ async fn a_key_is_dropped_when_base_url_moves_to_another_origin_unless_given_aga
         .await;
     assert_eq!(status, 200, "{reply}");
     assert!(reply.get("api_key_dropped").is_none(), "{reply}");
-    server
-        .post(
-            "/api/chat?client_id=s",
-            &json!({"message": "again", "stream": false}),
-        )
-        .await;
+    say(&server, "again").await;
     let last = elsewhere.requests().pop().unwrap();
     assert_eq!(bearer(&last), Some("Bearer sk-new"));
     server.shutdown().await;

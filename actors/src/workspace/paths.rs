@@ -230,6 +230,11 @@ pub(super) fn open_existing(
         },
         _ => explain(root, &relative, &e),
     })?;
+    opened_file(file, relative, false)
+}
+
+/// What was opened, checked by its descriptor: a regular file with one link.
+fn opened_file(file: File, relative: PathBuf, created: bool) -> Result<OpenedFile, PathError> {
     let stat = Stat::of(&file).map_err(|e| io_error(&relative, &e))?;
     check_file(&stat, &relative)?;
     Ok(OpenedFile {
@@ -237,7 +242,7 @@ pub(super) fn open_existing(
         stat,
         shown: agent_view(&relative),
         relative,
-        created: false,
+        created,
     })
 }
 
@@ -277,15 +282,7 @@ pub(super) fn open_for_write(root: &Root<'_>, agent_path: &str) -> Result<Opened
         }
         Err(e) => return Err(explain(root, &relative, &e)),
     };
-    let stat = Stat::of(&file).map_err(|e| io_error(&relative, &e))?;
-    check_file(&stat, &relative)?;
-    Ok(OpenedFile {
-        file,
-        stat,
-        shown: agent_view(&relative),
-        relative,
-        created,
-    })
+    opened_file(file, relative, created)
 }
 
 /// See [`super::Workspace::open_existing_dir`].
