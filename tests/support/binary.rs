@@ -32,6 +32,27 @@ pub async fn start_as(
     env: &[(&str, &str)],
     uid: Option<u32>,
 ) -> ServerProcess {
+    launch(data_dir, model_url, env, uid, None).await
+}
+
+/// [`start`], the server's open-files limit (soft and hard) set to `fd_limit` by the shell
+/// that starts it.
+pub async fn start_with_fd_limit(
+    data_dir: &Path,
+    model_url: &str,
+    env: &[(&str, &str)],
+    fd_limit: u64,
+) -> ServerProcess {
+    launch(data_dir, model_url, env, None, Some(fd_limit)).await
+}
+
+async fn launch(
+    data_dir: &Path,
+    model_url: &str,
+    env: &[(&str, &str)],
+    uid: Option<u32>,
+    fd_limit: Option<u64>,
+) -> ServerProcess {
     let started = Instant::now();
     let built = Path::new(env!("CARGO_BIN_EXE_okcvm"));
     let program = match uid {
@@ -44,7 +65,17 @@ pub async fn start_as(
             beside
         }
     };
-    let mut command = Command::new(program);
+    let mut command = match fd_limit {
+        None => Command::new(program),
+        Some(limit) => {
+            let mut shell = Command::new("sh");
+            shell
+                .arg("-c")
+                .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+                .arg(program);
+            shell
+        }
+    };
     if let Some(uid) = uid {
         command.uid(uid).gid(uid);
     }
