@@ -86,7 +86,7 @@ impl From<RuntimeError> for ApiError {
 /// Turns every rejection, ours or warp's, into the API's error body.
 pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
     if let Some(limited) = rejection.find::<super::ratelimit::TooManyRequests>() {
-        return Ok(limited.into_response());
+        return Ok(limited.to_response());
     }
     Ok(to_api_error(&rejection).into_response())
 }

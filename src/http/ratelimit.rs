@@ -46,7 +46,7 @@ pub(crate) struct TooManyRequests {
 impl warp::reject::Reject for TooManyRequests {}
 
 impl TooManyRequests {
-    pub(crate) fn into_response(&self) -> Response {
+    pub(crate) fn to_response(&self) -> Response {
         let seconds = self.retry_after.as_secs_f64().ceil().max(1.0) as u64;
         let mut response = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
