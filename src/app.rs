@@ -1,6 +1,6 @@
 //! The server's life: start the actor runtime, lay stored `/api/config` changes over the
-//! settings, serve the routes on a listener, and on shutdown end every event stream, record
-//! running turns as interrupted, and close the store.
+//! settings, serve the routes on a listener (through the edge, `http::edge`), and on shutdown
+//! end every event stream, record running turns as interrupted, and close the store.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};

@@ -1,8 +1,10 @@
 //! The HTTP API and the console, on warp: routing, the shared context, errors, and SSE.
 //!
-//! `routes` is the whole table. Handlers (in `api/`) are thin: they resolve tenant and session
-//! (`context`), ask an actor, and map the answer; every failure leaves as the same
-//! `{"detail", "code"}` body (`error`).
+//! `routes` is the whole table, behind the browser guard (`guard`: the server's own host
+//! names, state changes only from its own origins) and served by the edge (`edge`: our accept
+//! loop, with its timeouts and connection cap). Handlers (in `api/`) are thin: they resolve
+//! tenant and session (`context`), ask an actor, and map the answer; every failure leaves as
+//! the same `{"detail", "code"}` body (`error`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};

@@ -2,7 +2,7 @@
 //! or sit idle, are closed after their timeouts; hundreds of idle connections under a low
 //! open-files limit do not keep others out; at the connection cap the server answers 503;
 //! a half-sent request does not delay shutdown; uploads without a length, or announcing too
-//! much, are refused before they are read.
+//! much, are refused before they are read; clients that go away are not logged as errors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -302,4 +302,52 @@ async fn uploads_without_a_length_get_411_and_announcing_too_much_get_413() {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains(r#""code":"body_too_large""#), "{answer}");
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn clients_that_close_event_streams_are_not_logged_as_errors() {
+    let model = FakeModel::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Frequent keep-alives, so the server soon writes to the streams its clients closed; the
+    // edge's own lines (debug) show when it has noticed.
+    let server = support::binary::start(
+        dir.path(),
+        &model.base_url(),
+        &[
+            ("OKCVM_SERVER__SSE_KEEPALIVE_S", "0.1"),
+            ("RUST_LOG", "warn,okcvm::http::edge=debug"),
+        ],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    for session in ["a", "b", "c"] {
+        let mut events = SseReader::new(
+            client
+                .get(format!(
+                    "{}/api/session/events?client_id={session}",
+                    server.url
+                ))
+                .send()
+                .await
+                .unwrap(),
+        );
+        // A keep-alive arrives: the stream is open. Then the client closes it.
+        tokio::time::timeout(Duration::from_millis(250), events.next())
+            .await
+            .ok();
+        assert!(events.comments > 0, "the stream was open");
+    }
+    let deadline = Instant::now() + CLOSE_WITHIN;
+    while server.log().matches("connection ended").count() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the closed streams were not noticed: {}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let log = server.log();
+    assert!(!log.contains("ERROR"), "{log}");
+    let status = server.terminate().await;
+    assert!(status.success(), "{status:?}");
 }

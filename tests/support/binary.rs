@@ -14,6 +14,8 @@ pub struct ServerProcess {
     pub url: String,
     /// From spawning to the first `200` from `/api/health`.
     pub ready_after: Duration,
+    /// What the server has written to stderr (its log) so far.
+    log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 /// Starts `okcvm run --port 0` on `data_dir` with a clean environment, the chat model at
@@ -88,12 +90,22 @@ async fn launch(
         .env("OKCVM_CHAT_BASE_URL", model_url)
         .current_dir(data_dir)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .kill_on_drop(true);
     for (name, value) in env {
         command.env(name, value);
     }
     let mut child = command.spawn().expect("the okcvm binary starts");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut log_lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let written = log.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = log_lines.next_line().await {
+            let mut log = written.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let url = tokio::time::timeout(Duration::from_secs(30), async {
         while let Ok(Some(line)) = lines.next_line().await {
@@ -120,10 +132,16 @@ async fn launch(
         child,
         url,
         ready_after: started.elapsed(),
+        log,
     }
 }
 
 impl ServerProcess {
+    /// The server's log (stderr) so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
     /// SIGTERM, then the exit status.
     pub async fn terminate(mut self) -> std::process::ExitStatus {
         let pid = nix::unistd::Pid::from_raw(self.child.id().expect("running") as i32);
