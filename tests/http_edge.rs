@@ -89,7 +89,7 @@ fn health_request() -> String {
 async fn connections_that_never_finish_a_head_or_sit_idle_are_closed() {
     let (server, _model, _dir) = start(|s| {
         s.server.header_timeout_secs = 1;
-        s.server.idle_timeout_secs = 4;
+        s.server.idle_timeout_secs = 6;
     })
     .await;
     let addr = addr(&server);
