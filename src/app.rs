@@ -1,6 +1,6 @@
 //! The server's life: start the actor runtime, lay stored `/api/config` changes over the
-//! settings, serve the routes on a listener, and on shutdown end every event stream, record
-//! running turns as interrupted, and close the store.
+//! settings, serve the routes on a listener (through the edge, `http::edge`), and on shutdown
+//! end every event stream, record running turns as interrupted, and close the store.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
@@ -10,9 +10,9 @@ use anyhow::Context;
 use okcvm_actors::config::{AuthMode, Settings};
 use okcvm_actors::Runtime;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::http::edge::{self, Edge, EdgeLimits};
 use crate::http::settings::{self, Endpoints};
 use crate::http::{App, Authenticator};
 
@@ -24,7 +24,7 @@ pub struct RunningServer {
     /// The address it listens on (the real port when 0 was asked for).
     pub addr: SocketAddr,
     app: Arc<App>,
-    serve: JoinHandle<()>,
+    edge: Edge,
 }
 
 /// A listener whose connections send small writes (SSE frames) at once: `TCP_NODELAY` set on
@@ -177,16 +177,10 @@ pub async fn start(
         isolation,
         upload_locks: Default::default(),
     });
-    let routes = crate::http::routes(app.clone());
-    let stop = app.shutdown.clone();
-    let serve = tokio::spawn(async move {
-        warp::serve(routes)
-            .incoming(listener)
-            .graceful(async move { stop.cancelled().await })
-            .run()
-            .await;
-    });
-    Ok(RunningServer { addr, app, serve })
+    let limits = EdgeLimits::new(&app.settings.server, edge::raise_fd_limit());
+    let routes = crate::http::routes(app.clone(), addr);
+    let edge = edge::serve(listener, routes, limits, app.shutdown.clone());
+    Ok(RunningServer { addr, app, edge })
 }
 
 impl RunningServer {
@@ -202,13 +196,8 @@ impl RunningServer {
         // Turns first, so the streams following them deliver the interruption before closing.
         self.app.runtime.interrupt_turns().await;
         self.app.shutdown.cancel();
-        let mut serve = self.serve;
-        if tokio::time::timeout(DRAIN_TIMEOUT, &mut serve)
-            .await
-            .is_err()
-        {
-            tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
-            serve.abort();
+        if !self.edge.drain(DRAIN_TIMEOUT).await {
+            tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}; closed them");
         }
         match Arc::try_unwrap(self.app) {
             Ok(app) => app.runtime.shutdown().await,

@@ -1,9 +1,12 @@
 //! The HTTP API and the console, on warp: routing, the shared context, errors, and SSE.
 //!
-//! `routes` is the whole table. Handlers (in `api/`) are thin: they resolve tenant and session
-//! (`context`), ask an actor, and map the answer; every failure leaves as the same
-//! `{"detail", "code"}` body (`error`).
+//! `routes` is the whole table, behind the browser guard (`guard`: the server's own host
+//! names, state changes only from its own origins) and served by the edge (`edge`: our accept
+//! loop, with its timeouts and connection cap). Handlers (in `api/`) are thin: they resolve
+//! tenant and session (`context`), ask an actor, and map the answer; every failure leaves as
+//! the same `{"detail", "code"}` body (`error`).
 
+use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -13,9 +16,13 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 pub mod api;
+mod body;
 pub mod context;
+pub mod edge;
 pub mod error;
+mod guard;
 pub mod mime;
+mod ratelimit;
 pub mod settings;
 pub mod sse;
 
@@ -60,83 +67,12 @@ fn respond(result: Result<Response, ApiError>) -> Response {
     result.unwrap_or_else(ApiError::into_response)
 }
 
-/// The request body, at most `limit` bytes (413 `body_too_large` beyond, whether or not a
-/// length was announced).
-fn limited_body(
-    limit: u64,
-) -> impl Filter<Extract = (bytes::Bytes,), Error = warp::Rejection> + Clone {
-    warp::header::optional::<u64>("content-length")
-        .and(warp::body::stream())
-        .and_then(move |length: Option<u64>, body| async move {
-            let too_large = || {
-                warp::reject::custom(ApiError::new(
-                    warp::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!(
-                        "the request body is larger than this route's limit of {} KiB",
-                        limit / 1024
-                    ),
-                ))
-            };
-            if length.is_some_and(|n| n > limit) {
-                return Err(too_large());
-            }
-            collect(body, limit).await.ok_or_else(too_large)
-        })
-}
-
-/// A multipart form (streamed), refusing any other content type with 415
-/// `unsupported_media_type`.
-fn multipart(
-    limit: u64,
-) -> impl Filter<Extract = (warp::multipart::FormData,), Error = warp::Rejection> + Clone {
-    warp::header::optional::<String>("content-type")
-        .and_then(|content_type: Option<String>| async move {
-            if content_type
-                .as_deref()
-                .is_some_and(|t| t.starts_with("multipart/form-data"))
-            {
-                Ok(())
-            } else {
-                Err(warp::reject::custom(ApiError::new(
-                    warp::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "send the files as multipart/form-data, in fields named \"files\"",
-                )))
-            }
-        })
-        .untuple_one()
-        .and(warp::multipart::form().max_length(limit))
-}
-
-/// Reads a body stream into memory, giving up past `limit` bytes.
-async fn collect(
-    body: impl futures::Stream<Item = Result<impl bytes::Buf, warp::Error>>,
-    limit: u64,
-) -> Option<bytes::Bytes> {
-    use futures::StreamExt;
-    let mut out = bytes::BytesMut::new();
-    let mut body = std::pin::pin!(body);
-    while let Some(chunk) = body.next().await {
-        let mut chunk = chunk.ok()?;
-        if out.len() as u64 + chunk.remaining() as u64 > limit {
-            return None;
-        }
-        while chunk.has_remaining() {
-            let piece = chunk.chunk();
-            out.extend_from_slice(piece);
-            let n = piece.len();
-            chunk.advance(n);
-        }
-    }
-    Some(out.freeze())
-}
-
-/// Every route of the server.
-pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
+/// Every route of the server, behind the browser guard; `listening` is the address it is
+/// served on.
+pub fn routes(app: Arc<App>, listening: SocketAddr) -> BoxedFilter<(Response,)> {
     let json_limit = app.settings.server.max_json_body_kb.saturating_mul(1024);
     let conversation_limit = app.settings.server.max_conversation_kb.saturating_mul(1024);
-    let json_body = move || limited_body(json_limit);
+    let json_body = move || body::json(json_limit);
     let s = || session(app.clone());
     let t = || tenant(app.clone());
 
@@ -238,6 +174,7 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .map(respond)
         .or(warp::path!("api" / "auth" / "login")
             .and(warp::post())
+            .and(login_allowed(&app))
             .and(with_app(app.clone()))
             .and(json_body())
             .then(api::auth::login)
@@ -264,7 +201,7 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .unify()
         .boxed();
 
-    let conversation_body = move || limited_body(conversation_limit);
+    let conversation_body = move || body::json(conversation_limit);
     let conversations = warp::path!("api" / "conversations")
         .and(warp::get())
         .and(t())
@@ -306,7 +243,7 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .or(warp::path!("api" / "session" / "files")
             .and(warp::post())
             .and(s())
-            .and(multipart(upload_limit))
+            .and(body::multipart(upload_limit))
             .then(api::uploads::upload)
             .map(respond))
         .unify()
@@ -387,12 +324,17 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .or(sites)
         .unify();
 
+    let policy = Arc::new(guard::BrowserPolicy::new(
+        &app.settings,
+        listening,
+        app.auth.is_some(),
+    ));
     let mut origins = app.settings.server.cors_origins.clone();
     if !origins.is_empty() {
-        // Browsers send Origin on the console's own POSTs: its origin is always allowed.
-        if let Some(own) = app.settings.server.public_url.as_deref().map(origin_of) {
-            if !origins.contains(&own) {
-                origins.push(own);
+        // Browsers send Origin on the console's own POSTs: its origins are always allowed.
+        for own in policy.own_origins() {
+            if !origins.contains(own) {
+                origins.push(own.clone());
             }
         }
     }
@@ -418,18 +360,33 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .map(Instant::now)
         .and(warp::method())
         .and(warp::path::full())
-        .and(table.recover(error::recover).unify())
+        .and(
+            guard::guard(policy)
+                .and(table)
+                .recover(error::recover)
+                .unify(),
+        )
         .map(access_log)
         .boxed()
 }
 
-/// The origin (`scheme://host[:port]`) of a URL.
-fn origin_of(url: &str) -> String {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find('/') {
-        Some(end) => url[..after_scheme + end].to_string(),
-        None => url.to_string(),
-    }
+/// Sign-in attempts within `auth.login_attempts_per_minute` for the client's address, else 429
+/// `too_many_requests`.
+fn login_allowed(app: &App) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    let limiter = Arc::new(ratelimit::RateLimiter::per_minute(
+        app.settings.auth.login_attempts_per_minute,
+    ));
+    warp::ext::optional::<edge::ClientAddr>()
+        .and_then(move |client: Option<edge::ClientAddr>| {
+            let verdict = match client {
+                Some(edge::ClientAddr(addr)) => limiter
+                    .attempt(addr.ip(), Instant::now())
+                    .map_err(warp::reject::custom),
+                None => Ok(()),
+            };
+            async move { verdict }
+        })
+        .untuple_one()
 }
 
 /// Tags the response with a request id and writes one log line for it.

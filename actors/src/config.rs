@@ -360,6 +360,10 @@ pub struct ServerSettings {
     pub public_url: Option<String>,
     /// Browser origins allowed to call the API from another site (CORS). Empty: same origin only.
     pub cors_origins: Vec<String>,
+    /// Host names (besides `localhost`, IP addresses and the host of `public_url`) the server
+    /// answers to: a name, `.example.com` for a domain and its subdomains, or `*` for any.
+    /// Requests naming another host are refused, so DNS rebinding cannot reach the API.
+    pub allowed_hosts: Vec<String>,
     /// Allow `auth.mode: none` on an address other than loopback. Anyone who can reach the
     /// port then has full access.
     pub allow_unauthenticated_remote: bool,
@@ -369,6 +373,15 @@ pub struct ServerSettings {
     pub max_conversation_kb: u64,
     /// Seconds between keep-alive comments on an idle event stream.
     pub sse_keepalive_s: f64,
+    /// Longest wait for a request's headers, from the connection's start or the request's
+    /// first byte, in seconds; a client slower than that is disconnected.
+    pub header_timeout_secs: u64,
+    /// Longest a connection may stay open with no request in flight, in seconds.
+    pub idle_timeout_secs: u64,
+    /// Most connections open at once (lowered to what the open-files limit allows). Beyond it
+    /// the longest-idle connection is closed to make room, or, when every connection is busy,
+    /// the new one is answered 503 `server_busy`.
+    pub max_connections: usize,
 }
 
 impl Default for ServerSettings {
@@ -382,6 +395,10 @@ impl Default for ServerSettings {
             max_json_body_kb: 256,
             max_conversation_kb: 4096,
             sse_keepalive_s: 15.0,
+            allowed_hosts: Vec::new(),
+            header_timeout_secs: 30,
+            idle_timeout_secs: 75,
+            max_connections: 1024,
         }
     }
 }
@@ -389,6 +406,14 @@ impl Default for ServerSettings {
 impl ServerSettings {
     pub fn sse_keepalive(&self) -> Duration {
         secs(self.sse_keepalive_s)
+    }
+
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
     }
 
     /// The base URL for links: `public_url` without a trailing slash, else from host and port.
@@ -401,7 +426,7 @@ impl ServerSettings {
 }
 
 /// Who may call the API.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSettings {
     pub mode: AuthMode,
@@ -409,6 +434,19 @@ pub struct AuthSettings {
     /// endpoints through `POST /api/config` (they apply to every tenant). Empty: nobody; the
     /// operator configures them in the file or the environment.
     pub admin_tenants: Vec<String>,
+    /// Sign-in attempts (`POST /api/auth/login`) a client address may make per minute; beyond
+    /// it the answer is 429 `too_many_requests`.
+    pub login_attempts_per_minute: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::default(),
+            admin_tenants: Vec::new(),
+            login_attempts_per_minute: 10,
+        }
+    }
 }
 
 /// How callers are identified.

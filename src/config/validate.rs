@@ -87,6 +87,57 @@ pub(crate) fn problems(settings: &Settings) -> Vec<String> {
             );
         }
     }
+    for host in &settings.server.allowed_hosts {
+        let name = host.strip_prefix('.').unwrap_or(host);
+        let valid = host == "*"
+            || (!name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')));
+        if !valid {
+            problem(
+                "server.allowed_hosts",
+                format!(
+                    "each entry must be a host name (no scheme or port), `.example.com` for a \
+                     domain and its subdomains, or `*`; got {host:?}"
+                ),
+            );
+        }
+    }
+    let server = &settings.server;
+    for (key, value, range) in [
+        (
+            "server.header_timeout_secs",
+            server.header_timeout_secs,
+            1..=300,
+        ),
+        (
+            "server.idle_timeout_secs",
+            server.idle_timeout_secs,
+            1..=3600,
+        ),
+        (
+            "server.max_connections",
+            server.max_connections as u64,
+            1..=1_000_000,
+        ),
+        (
+            "auth.login_attempts_per_minute",
+            u64::from(settings.auth.login_attempts_per_minute),
+            1..=10_000,
+        ),
+    ] {
+        if !range.contains(&value) {
+            problem(
+                key,
+                format!(
+                    "must be between {} and {}, got {value}",
+                    range.start(),
+                    range.end()
+                ),
+            );
+        }
+    }
     if llm.max_backoff_s < llm.initial_backoff_s {
         problem(
             "llm.max_backoff_s",

@@ -85,6 +85,9 @@ impl From<RuntimeError> for ApiError {
 
 /// Turns every rejection, ours or warp's, into the API's error body.
 pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
+    if let Some(limited) = rejection.find::<super::ratelimit::TooManyRequests>() {
+        return Ok(limited.to_response());
+    }
     Ok(to_api_error(&rejection).into_response())
 }
 
@@ -94,13 +97,6 @@ fn to_api_error(rejection: &Rejection) -> ApiError {
     }
     if rejection.is_not_found() {
         return ApiError::not_found("not_found", "no such route");
-    }
-    if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
-        return ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "this route does not take that method",
-        );
     }
     if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
         return ApiError::new(
@@ -137,6 +133,15 @@ fn to_api_error(rejection: &Rejection) -> ApiError {
     }
     if let Some(e) = rejection.find::<warp::cors::CorsForbidden>() {
         return ApiError::new(StatusCode::FORBIDDEN, "cors_forbidden", e.to_string());
+    }
+    // Last: another route on the same path refused the method, but the route that takes it
+    // has said something more precise above.
+    if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        return ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this route does not take that method",
+        );
     }
     tracing::warn!(?rejection, "unhandled rejection");
     ApiError::bad_request("bad_request", "the request could not be understood")

@@ -14,6 +14,8 @@ pub struct ServerProcess {
     pub url: String,
     /// From spawning to the first `200` from `/api/health`.
     pub ready_after: Duration,
+    /// What the server has written to stderr (its log) so far.
+    log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 /// Starts `okcvm run --port 0` on `data_dir` with a clean environment, the chat model at
@@ -32,6 +34,27 @@ pub async fn start_as(
     env: &[(&str, &str)],
     uid: Option<u32>,
 ) -> ServerProcess {
+    launch(data_dir, model_url, env, uid, None).await
+}
+
+/// [`start`], the server's open-files limit (soft and hard) set to `fd_limit` by the shell
+/// that starts it.
+pub async fn start_with_fd_limit(
+    data_dir: &Path,
+    model_url: &str,
+    env: &[(&str, &str)],
+    fd_limit: u64,
+) -> ServerProcess {
+    launch(data_dir, model_url, env, None, Some(fd_limit)).await
+}
+
+async fn launch(
+    data_dir: &Path,
+    model_url: &str,
+    env: &[(&str, &str)],
+    uid: Option<u32>,
+    fd_limit: Option<u64>,
+) -> ServerProcess {
     let started = Instant::now();
     let built = Path::new(env!("CARGO_BIN_EXE_okcvm"));
     let program = match uid {
@@ -44,7 +67,17 @@ pub async fn start_as(
             beside
         }
     };
-    let mut command = Command::new(program);
+    let mut command = match fd_limit {
+        None => Command::new(program),
+        Some(limit) => {
+            let mut shell = Command::new("sh");
+            shell
+                .arg("-c")
+                .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+                .arg(program);
+            shell
+        }
+    };
     if let Some(uid) = uid {
         command.uid(uid).gid(uid);
     }
@@ -57,12 +90,22 @@ pub async fn start_as(
         .env("OKCVM_CHAT_BASE_URL", model_url)
         .current_dir(data_dir)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .kill_on_drop(true);
     for (name, value) in env {
         command.env(name, value);
     }
     let mut child = command.spawn().expect("the okcvm binary starts");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut log_lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let written = log.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = log_lines.next_line().await {
+            let mut log = written.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let url = tokio::time::timeout(Duration::from_secs(30), async {
         while let Ok(Some(line)) = lines.next_line().await {
@@ -89,10 +132,16 @@ pub async fn start_as(
         child,
         url,
         ready_after: started.elapsed(),
+        log,
     }
 }
 
 impl ServerProcess {
+    /// The server's log (stderr) so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
     /// SIGTERM, then the exit status.
     pub async fn terminate(mut self) -> std::process::ExitStatus {
         let pid = nix::unistd::Pid::from_raw(self.child.id().expect("running") as i32);
