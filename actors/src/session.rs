@@ -86,8 +86,8 @@ pub enum SessionMsg {
     Interrupt {
         reply: RpcReplyPort<()>,
     },
-    /// Change the workspace outside a turn (snapshot, restore, branch, uploads): see
-    /// [`workspace_ops`].
+    /// Change the workspace outside a turn (snapshot, restore, branch, uploads); the session
+    /// refuses it while a turn or another change runs.
     ChangeWorkspace {
         change: WorkspaceChange,
         reply: RpcReplyPort<Result<WorkspaceChanged, WorkspaceChangeError>>,
@@ -134,7 +134,8 @@ pub enum SessionMsg {
 /// Work that runs on the actor with its state.
 type OnActor = dyn FnOnce(&mut SessionState) -> Result<(), ActorProcessingErr> + Send;
 
-/// What runs on the actor when a workspace change is done (see [`workspace_ops::run`]).
+/// What runs on the actor when a workspace change outside a turn is done: it answers the
+/// caller once the workspace is free again.
 pub struct WorkspaceFinish(Box<OnActor>);
 
 pub struct SessionActor;

@@ -56,7 +56,8 @@ impl Endpoints {
     }
 
     /// Lays stored changes over these endpoints, which are the configured ones (file,
-    /// environment, flags); unknown sections are ignored. See [`in_force`] for keys.
+    /// environment, flags); unknown sections are ignored. A change without its own key uses
+    /// the configured one only on the configured origin.
     pub fn apply_stored(&mut self, changes: &StoredChanges) {
         let configured = self.clone();
         self.apply_changes(&configured, changes);
