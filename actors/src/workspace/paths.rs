@@ -188,10 +188,21 @@ fn explain(root: &Root<'_>, relative: &Path, error: &io::Error) -> PathError {
             Err(_) => break,
         }
     }
-    if error.raw_os_error() == Some(nix::errno::Errno::EXDEV as i32) {
-        return PathError::Outside { path };
+    // The path changed between the open and this look (a process in the workspace is
+    // swapping it): say what the open met.
+    match error.raw_os_error() {
+        Some(libc::EXDEV) => PathError::Outside { path },
+        Some(libc::ENOENT) => PathError::NotFound {
+            path,
+            parent: agent_view(relative.parent().unwrap_or(Path::new(""))),
+        },
+        Some(libc::ELOOP) => PathError::Symlink {
+            link: path.clone(),
+            path,
+            target: "a path that changed while it was opened".into(),
+        },
+        _ => io_error(relative, error),
     }
-    io_error(relative, error)
 }
 
 fn io_error(relative: &Path, error: &io::Error) -> PathError {

@@ -39,6 +39,11 @@ pub enum SnapshotError {
     },
     #[error("snapshot {id} is damaged: {reason}")]
     Corrupt { id: String, reason: String },
+    #[error(
+        "{path} changed while the workspace was being read or restored (something in the \
+         session is still writing to it); try again"
+    )]
+    Changed { path: String },
 }
 
 /// One snapshot as listed.
@@ -102,6 +107,33 @@ pub struct SnapshotStore {
     root: PathBuf,
     /// Largest workspace a snapshot is taken of (all files together), bytes.
     limit_bytes: u64,
+}
+
+/// For file work inside a workspace: a name that vanished, became a link or changed kind
+/// under us (`EINVAL`: a link read that is no longer a link) is the workspace changing
+/// meanwhile, not a failure of the store.
+fn ws_io(
+    action: &'static str,
+    what: impl Into<String>,
+) -> impl FnOnce(std::io::Error) -> SnapshotError {
+    let what = what.into();
+    move |source| {
+        let raced = source.kind() == std::io::ErrorKind::NotFound
+            || super::dir::is_symlink_refusal(&source)
+            || matches!(
+                source.raw_os_error(),
+                Some(libc::ENOTDIR | libc::EISDIR | libc::ENOTEMPTY | libc::EEXIST | libc::EINVAL)
+            );
+        if raced {
+            SnapshotError::Changed { path: what }
+        } else {
+            SnapshotError::Io {
+                action,
+                what,
+                source,
+            }
+        }
+    }
 }
 
 fn io(
@@ -409,7 +441,7 @@ impl SnapshotStore {
             };
             if !keep {
                 let (folder, name) = parent_of(&ws, path)?;
-                folder.remove(name).map_err(io("remove", path.clone()))?;
+                folder.remove(name).map_err(ws_io("remove", path.clone()))?;
                 changed += 1;
             }
         }
@@ -424,23 +456,23 @@ impl SnapshotStore {
                         changed += 1;
                     } else if !folder
                         .stat(name)
-                        .map_err(io("read", path.clone()))?
+                        .map_err(ws_io("read", path.clone()))?
                         .is_some_and(|s| s.is_dir())
                     {
                         // Something else took the name since the scan.
-                        return Err(io("create", path.clone())(changed_under_restore()));
+                        return Err(SnapshotError::Changed { path: path.clone() });
                     }
                 }
                 Entry::Link { target } => {
                     let (folder, name) = parent_of(&ws, path)?;
                     if folder
                         .stat(name)
-                        .map_err(io("read", path.clone()))?
+                        .map_err(ws_io("read", path.clone()))?
                         .is_none()
                     {
                         folder
                             .symlink(OsStr::new(target), name)
-                            .map_err(io("link", path.clone()))?;
+                            .map_err(ws_io("link", path.clone()))?;
                         changed += 1;
                     }
                 }
@@ -470,14 +502,14 @@ impl SnapshotStore {
         sha256: &str,
         mode: u32,
     ) -> Result<bool, SnapshotError> {
-        let existing = folder.stat(name).map_err(io("read", path))?;
+        let existing = folder.stat(name).map_err(ws_io("read", path))?;
         if existing.is_some_and(|s| s.is_file() && s.nlink == 1) {
             if let Ok(file) = folder.open_file(Path::new(name)) {
                 let same = Stat::of(&file).is_ok_and(|s| s.is_file() && s.nlink == 1)
                     && hash_reader(&file).is_ok_and(|(h, _)| h == sha256);
                 if same {
                     file.set_permissions(std::fs::Permissions::from_mode(mode))
-                        .map_err(io("set permissions of", path))?;
+                        .map_err(ws_io("set permissions of", path))?;
                     return Ok(false);
                 }
             }
@@ -488,14 +520,16 @@ impl SnapshotStore {
                 reason: format!("the content of {path} is missing ({e})"),
             })?;
         let temp = OsString::from(format!(".okcvm-restore-{}", crate::ids::new_id()));
-        let mut out = folder.create_new(&temp, mode).map_err(io("write", path))?;
+        let mut out = folder
+            .create_new(&temp, mode)
+            .map_err(ws_io("write", path))?;
         let written = std::io::copy(&mut blob, &mut out)
             .and_then(|_| out.set_permissions(std::fs::Permissions::from_mode(mode)));
         drop(out);
         let placed = written.and_then(|()| folder.rename(&temp, folder, name));
         if let Err(e) = placed {
             let _ = folder.remove(&temp);
-            return Err(io("write", path)(e));
+            return Err(ws_io("write", path)(e));
         }
         Ok(true)
     }
@@ -545,10 +579,10 @@ impl SnapshotStore {
     /// Stores the content of workspace file `path` unless the store has it, reading it once
     /// through the workspace handle; returns its hash, its size and the bytes added.
     fn store_blob(&self, ws: &Dir, path: &str) -> Result<(String, u64, u64), SnapshotError> {
-        let file = ws.open_file(Path::new(path)).map_err(io("read", path))?;
-        let stat = Stat::of(&file).map_err(io("read", path))?;
+        let file = ws.open_file(Path::new(path)).map_err(ws_io("read", path))?;
+        let stat = Stat::of(&file).map_err(ws_io("read", path))?;
         if !stat.is_file() {
-            return Err(io("read", path)(changed_under_snapshot()));
+            return Err(SnapshotError::Changed { path: path.into() });
         }
         let blobs = self.root.join("blobs");
         crate::private::create_dir_all(&blobs).map_err(io("create", "a blob folder"))?;
@@ -591,16 +625,8 @@ fn parent_of<'p>(ws: &Dir, path: &'p str) -> Result<(Dir, &'p OsStr), SnapshotEr
     let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
     let folder = ws
         .open_dir(Path::new(parent))
-        .map_err(io("open the folder of", path))?;
+        .map_err(ws_io("open the folder of", path))?;
     Ok((folder, OsStr::new(name)))
-}
-
-fn changed_under_restore() -> std::io::Error {
-    std::io::Error::other("the workspace changed while it was being restored")
-}
-
-fn changed_under_snapshot() -> std::io::Error {
-    std::io::Error::other("it changed while the snapshot was being taken")
 }
 
 /// Lists the workspace through its handle, without following links. Paths are
@@ -615,9 +641,9 @@ fn scan(
 ) -> Result<(), SnapshotError> {
     let shown = || format!("/{relative}");
     if depth > super::dir::MAX_DEPTH {
-        return Err(io("read", shown())(super::dir::too_deep()));
+        return Err(ws_io("read", shown())(super::dir::too_deep()));
     }
-    for entry in dir.entries().map_err(io("read", shown()))? {
+    for entry in dir.entries().map_err(ws_io("read", shown()))? {
         let name = entry.name.to_string_lossy().into_owned();
         let path = if relative.is_empty() {
             name
@@ -629,13 +655,13 @@ fn scan(
                 out.insert(path.clone(), Entry::Dir);
                 let inner = dir
                     .open_dir(Path::new(&entry.name))
-                    .map_err(io("read", path.clone()))?;
+                    .map_err(ws_io("read", path.clone()))?;
                 scan(&inner, &path, depth + 1, out, stamps, total)?;
             }
             Kind::Symlink => {
                 let target = dir
                     .read_link(&entry.name)
-                    .map_err(io("read", path.clone()))?;
+                    .map_err(ws_io("read", path.clone()))?;
                 out.insert(
                     path,
                     Entry::Link {

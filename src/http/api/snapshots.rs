@@ -190,6 +190,9 @@ fn snapshot_error(error: SnapshotError) -> ApiError {
             "unknown_snapshot",
             format!("no snapshot {id} in this session"),
         ),
+        SnapshotError::Changed { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "workspace_changed", error.to_string())
+        }
         SnapshotError::TooLarge { .. } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "workspace_too_large",
