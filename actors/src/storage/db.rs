@@ -39,7 +39,19 @@ pub(crate) fn open(path: &Path, cache_bytes: usize) -> Result<Database, StorageE
     match crate::private::create_new_file(path) {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            crate::private::restrict_file(path).map_err(|e| StorageError::Io(e.to_string()))?
+            crate::private::restrict_file(path).map_err(|e| StorageError::Io(e.to_string()))?;
+            // redb takes an empty file for a new database: one that existed and is empty was
+            // truncated, and starting afresh over it would lose every session quietly.
+            let len = std::fs::metadata(path)
+                .map_err(|e| StorageError::Io(e.to_string()))?
+                .len();
+            if len == 0 {
+                return Err(StorageError::Database(format!(
+                    "{} is empty (0 bytes): the store was truncated. Restore it from a backup, \
+                     or move it away to start with an empty store",
+                    path.display()
+                )));
+            }
         }
         Err(e) => return Err(StorageError::Io(e.to_string())),
     }
@@ -368,4 +380,28 @@ fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, StorageErr
 
 fn decode<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, StorageError> {
     serde_json::from_slice(raw).map_err(|e| StorageError::Corrupt(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_truncated_to_nothing_is_refused_and_a_missing_one_is_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("okcvm.redb");
+        drop(open(&path, 1 << 20).unwrap());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(std::fs::metadata(&path).unwrap().len() > 0);
+        std::fs::write(&path, b"").unwrap();
+        let error = open(&path, 1 << 20).unwrap_err().to_string();
+        assert!(error.contains("is empty (0 bytes)"), "{error}");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            0,
+            "nothing was written over it"
+        );
+    }
 }
