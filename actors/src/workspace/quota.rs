@@ -7,7 +7,7 @@
 //! how much to remove.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::dir::Dir;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -92,9 +92,12 @@ pub fn disk_usage(root: &Path) -> u64 {
     let Ok(top) = Dir::open(root) else {
         return 0;
     };
-    let mut pending = vec![(top, 0)];
-    while let Some((dir, depth)) = pending.pop() {
-        let Ok(entries) = dir.entries() else {
+    // Folders waiting are kept as paths, each opened beneath the root when its turn comes: a
+    // handle per waiting folder would run out of descriptors in a wide tree, and the folders
+    // it could not open would go uncounted.
+    let mut pending = vec![(PathBuf::new(), 0)];
+    while let Some((relative, depth)) = pending.pop() {
+        let Ok(entries) = top.open_dir(&relative).and_then(|dir| dir.entries()) else {
             continue;
         };
         for entry in entries {
@@ -104,9 +107,7 @@ pub fn disk_usage(root: &Path) -> u64 {
             }
             total = total.saturating_add(stat.allocated);
             if stat.is_dir() && depth < super::dir::MAX_DEPTH {
-                if let Ok(inner) = dir.open_dir(Path::new(&entry.name)) {
-                    pending.push((inner, depth + 1));
-                }
+                pending.push((relative.join(&entry.name), depth + 1));
             }
         }
     }
@@ -121,6 +122,8 @@ fn mib(bytes: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::MetadataExt;
+
     use super::*;
 
     #[tokio::test]
@@ -151,5 +154,25 @@ mod tests {
         std::fs::hard_link(dir.path().join("a"), dir.path().join("b")).unwrap();
         let used = disk_usage(dir.path());
         assert!((1 << 20..2 << 20).contains(&used), "{used}");
+    }
+
+    #[test]
+    fn a_wide_tree_is_counted_whole_without_a_descriptor_per_folder() {
+        // More folders than this process may hold descriptors, each with a one-block file: a
+        // walk holding a handle per waiting folder could not open them all.
+        let (soft, _) =
+            nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+        let folders = usize::try_from(soft).unwrap() + 64;
+        let dir = tempfile::tempdir().unwrap();
+        let mut expected = 0u64;
+        for i in 0..folders {
+            let folder = dir.path().join(format!("f{i}"));
+            std::fs::create_dir(&folder).unwrap();
+            std::fs::write(folder.join("data"), b"x").unwrap();
+            for path in [folder.join("data"), folder] {
+                expected += std::fs::metadata(path).unwrap().blocks() * 512;
+            }
+        }
+        assert_eq!(disk_usage(dir.path()), expected);
     }
 }
