@@ -189,6 +189,16 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
+    /// The actor system behind the server.
+    pub fn runtime(&self) -> &okcvm_actors::Runtime {
+        &self.app.runtime
+    }
+
+    /// Resolves when the actor system has stopped on its own (a core actor failed).
+    pub async fn runtime_ended(&self) {
+        self.app.runtime.wait().await;
+    }
+
     /// Records running turns as interrupted, stops accepting, ends event streams (after they
     /// delivered what is committed), waits for open requests (up to a limit), then stops every
     /// actor and closes the store.

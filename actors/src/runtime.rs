@@ -11,13 +11,15 @@ use std::time::Duration;
 
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
-use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{EndpointSettings, Settings};
 use crate::llm::{LlmActor, LlmArgs, LlmError, LlmMsg};
 use crate::manager::{ManagerMsg, SessionManager};
 use crate::session::SessionHandle;
-use crate::storage::{SessionRecord, StorageActor, StorageArgs, StorageError, StorageMsg};
+use crate::storage::{
+    SessionRecord, StorageActor, StorageArgs, StorageError, StorageMsg, StoreHealth, StoreStatus,
+};
 use crate::tool::{ToolActor, ToolMsg, ToolRegistry};
 use crate::SessionKey;
 
@@ -76,6 +78,15 @@ pub enum SupervisorMsg {
 
 pub struct Supervisor;
 
+/// What the supervisor starts the tree with.
+pub struct SupervisorArgs {
+    pub settings: Arc<Settings>,
+    pub registry: Arc<ToolRegistry>,
+    pub store_health: Arc<StoreHealth>,
+    #[cfg(feature = "testing")]
+    pub disk_fault: Arc<crate::storage::DiskFault>,
+}
+
 pub struct SupervisorState {
     services: Services,
     manager: ActorRef<ManagerMsg>,
@@ -86,13 +97,14 @@ pub struct SupervisorState {
 impl Actor for Supervisor {
     type Msg = SupervisorMsg;
     type State = SupervisorState;
-    type Arguments = (Arc<Settings>, Arc<ToolRegistry>);
+    type Arguments = SupervisorArgs;
 
     async fn pre_start(
         &self,
         myself: ActorRef<SupervisorMsg>,
-        (settings, registry): (Arc<Settings>, Arc<ToolRegistry>),
+        args: SupervisorArgs,
     ) -> Result<SupervisorState, ActorProcessingErr> {
+        let (settings, registry) = (args.settings.clone(), args.registry.clone());
         let cell = myself.get_cell();
         let (storage, _) = Actor::spawn_linked(
             None,
@@ -101,6 +113,9 @@ impl Actor for Supervisor {
                 path: settings.database_path(),
                 cache_bytes: usize::try_from(settings.storage.cache_mb.saturating_mul(1 << 20))
                     .unwrap_or(usize::MAX),
+                health: args.store_health.clone(),
+                #[cfg(feature = "testing")]
+                fault: args.disk_fault.clone(),
             },
             cell.clone(),
         )
@@ -192,9 +207,13 @@ impl Actor for Supervisor {
 /// The running actor system.
 pub struct Runtime {
     supervisor: ActorRef<SupervisorMsg>,
-    join: JoinHandle<()>,
+    /// Cancelled once the supervisor has stopped, whatever the reason.
+    ended: CancellationToken,
     services: Services,
     manager: ActorRef<ManagerMsg>,
+    store_health: Arc<StoreHealth>,
+    #[cfg(feature = "testing")]
+    disk_fault: Arc<crate::storage::DiskFault>,
 }
 
 impl Runtime {
@@ -202,17 +221,44 @@ impl Runtime {
     pub async fn start(settings: Settings) -> Result<Runtime, RuntimeError> {
         let registry =
             Arc::new(ToolRegistry::bundled().map_err(|e| RuntimeError::Start(e.to_string()))?);
-        let (supervisor, join) = Actor::spawn(None, Supervisor, (Arc::new(settings), registry))
+        let store_health = Arc::new(StoreHealth::default());
+        #[cfg(feature = "testing")]
+        let disk_fault = Arc::new(crate::storage::DiskFault::default());
+        let args = SupervisorArgs {
+            settings: Arc::new(settings),
+            registry,
+            store_health: store_health.clone(),
+            #[cfg(feature = "testing")]
+            disk_fault: disk_fault.clone(),
+        };
+        let (supervisor, join) = Actor::spawn(None, Supervisor, args)
             .await
             .map_err(|e| RuntimeError::Start(startup_cause(&e.to_string())))?;
+        let ended = CancellationToken::new();
+        let on_end = ended.clone();
+        tokio::spawn(async move {
+            let _ = join.await;
+            on_end.cancel();
+        });
         let services = ask(&supervisor, |reply| SupervisorMsg::GetServices { reply }).await?;
         let manager = ask(&supervisor, |reply| SupervisorMsg::GetManager { reply }).await?;
-        Ok(Runtime {
+        let runtime = Runtime {
             supervisor,
-            join,
+            ended,
             services,
             manager,
-        })
+            store_health,
+            #[cfg(feature = "testing")]
+            disk_fault,
+        };
+        #[cfg(feature = "testing")]
+        runtime.schedule_injected_failure();
+        Ok(runtime)
+    }
+
+    /// Whether the store works, or why not while it recovers.
+    pub fn store_status(&self) -> StoreStatus {
+        self.store_health.status()
     }
 
     /// What agent code runs in.
@@ -328,7 +374,7 @@ impl Runtime {
     /// Stops every actor (see [`Runtime::stop_all`]) and waits for the actor system to end.
     pub async fn shutdown(self) {
         self.stop_all().await;
-        let _ = self.join.await;
+        self.ended.cancelled().await;
     }
 
     /// Stops every actor: sessions first (a running turn is recorded as interrupted), then the
@@ -353,9 +399,46 @@ impl Runtime {
         let _ = self.supervisor.stop_and_wait(None, wait).await;
     }
 
-    /// Resolves when the actor system stops on its own (a core actor failed).
-    pub async fn wait(&mut self) {
-        let _ = (&mut self.join).await;
+    /// Resolves when the actor system has stopped: after [`Runtime::stop_all`], or on its own
+    /// when a core actor failed (the binary then exits so its service manager restarts it).
+    pub async fn wait(&self) {
+        self.ended.cancelled().await;
+    }
+
+    /// Whether the actor system has stopped.
+    pub fn has_ended(&self) -> bool {
+        self.ended.is_cancelled()
+    }
+}
+
+/// Fault injection for supervision tests (the `testing` feature only).
+#[cfg(feature = "testing")]
+impl Runtime {
+    /// Makes the storage actor fail, as a broken core actor would.
+    pub fn fail_core_actor(&self) {
+        let _ = self.services.storage.cast(StorageMsg::Crash);
+    }
+
+    /// The switch that fills the disk under the database.
+    pub fn disk_fault(&self) -> &crate::storage::DiskFault {
+        &self.disk_fault
+    }
+
+    /// `TESTING_FAIL_CORE_AFTER_MS` (outside the `OKCVM_` settings namespace): fail a core actor
+    /// that long after start, so a test can
+    /// watch the real binary end.
+    fn schedule_injected_failure(&self) {
+        let Some(ms) = std::env::var("TESTING_FAIL_CORE_AFTER_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        else {
+            return;
+        };
+        let storage = self.services.storage.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            let _ = storage.cast(StorageMsg::Crash);
+        });
     }
 }
 

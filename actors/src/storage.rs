@@ -5,6 +5,12 @@
 //! share one fsync. Reads run on tokio's blocking pool and answer the caller directly, so a slow
 //! read never holds up the mailbox. No redb type appears in [`StorageMsg`], so another backend
 //! can replace this one without touching its callers.
+//!
+//! A write that fails on the file (a full disk, an I/O error) leaves a redb database refusing
+//! every later operation until it is reopened. The actor then answers every request with
+//! [`StorageError::Down`], reports it through [`StoreHealth`], and reopens the database (redb
+//! repairs it) with a growing delay until that works: once space is freed, sessions load again
+//! without a restart.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,7 +26,15 @@ use crate::tool::Todo;
 use crate::SessionKey;
 
 mod db;
+#[cfg(feature = "testing")]
+mod fault;
+mod health;
+mod recovery;
 mod writer;
+
+#[cfg(feature = "testing")]
+pub use fault::DiskFault;
+pub use health::{StoreHealth, StoreStatus};
 
 /// Failures of the store. Callers report them; the session that gets one fails and is
 /// restarted from what was committed.
@@ -34,11 +48,26 @@ pub enum StorageError {
     Io(String),
     #[error("the storage actor is not running")]
     Unavailable,
+    /// The store is reopening after a write failed on the file; it works again once the cause
+    /// (e.g. a full disk) is cleared.
+    #[error("the store is unavailable until it can be reopened: {0}")]
+    Down(String),
+}
+
+impl StorageError {
+    /// A failure of the file itself, after which the database must be reopened.
+    pub fn is_io(&self) -> bool {
+        matches!(self, StorageError::Io(_))
+    }
 }
 
 impl From<redb::Error> for StorageError {
     fn from(e: redb::Error) -> Self {
-        StorageError::Database(e.to_string())
+        match e {
+            redb::Error::Io(e) => StorageError::Io(e.to_string()),
+            redb::Error::PreviousIo => StorageError::Io(e.to_string()),
+            e => StorageError::Database(e.to_string()),
+        }
     }
 }
 
@@ -168,6 +197,12 @@ pub enum StorageMsg {
         name: String,
         reply: RpcReplyPort<Result<Option<Vec<u8>>, StorageError>>,
     },
+    /// The actor's own steps while it recovers from a failed write (sent by itself only).
+    #[doc(hidden)]
+    Recovery(recovery::Step),
+    /// Fail the actor on purpose (fault-injection tests only).
+    #[cfg(feature = "testing")]
+    Crash,
 }
 
 pub struct StorageActor;
@@ -176,14 +211,34 @@ pub struct StorageArgs {
     pub path: PathBuf,
     /// Page cache size, bytes.
     pub cache_bytes: usize,
+    /// Where the store's state is reported.
+    pub health: Arc<StoreHealth>,
+    /// The switch tests use to fill the disk under the database.
+    #[cfg(feature = "testing")]
+    pub fault: Arc<DiskFault>,
+}
+
+impl StorageArgs {
+    fn open(&self) -> Result<Database, StorageError> {
+        db::open(
+            &self.path,
+            self.cache_bytes,
+            #[cfg(feature = "testing")]
+            &self.fault,
+        )
+    }
 }
 
 pub struct StorageState {
-    /// `None` once stopped.
+    myself: ActorRef<StorageMsg>,
+    args: Arc<StorageArgs>,
+    /// `None` once stopped, and while the database is being reopened.
     db: Option<Arc<Database>>,
     /// `None` once stopping: dropping the sender lets the writer drain and exit.
     writer: Option<mpsc::Sender<writer::Job>>,
     writer_thread: Option<std::thread::JoinHandle<()>>,
+    /// The database being closed to be reopened, until the last read lets go of it.
+    closing: Option<Arc<Database>>,
 }
 
 /// Longest wait, when stopping, for reads still running to let go of the database.
@@ -199,31 +254,34 @@ impl Actor for StorageActor {
 
     async fn pre_start(
         &self,
-        _myself: ActorRef<StorageMsg>,
+        myself: ActorRef<StorageMsg>,
         args: StorageArgs,
     ) -> Result<StorageState, ActorProcessingErr> {
-        let (path, cache) = (args.path, args.cache_bytes);
-        let db = tokio::task::spawn_blocking(move || db::open(&path, cache)).await??;
-        let db = Arc::new(db);
-        let (tx, rx) = mpsc::channel(WRITE_QUEUE);
-        let writer_thread = writer::spawn(db.clone(), rx)?;
-        Ok(StorageState {
-            db: Some(db),
-            writer: Some(tx),
-            writer_thread: Some(writer_thread),
-        })
+        let args = Arc::new(args);
+        let opening = args.clone();
+        let db = tokio::task::spawn_blocking(move || opening.open()).await??;
+        let mut state = StorageState {
+            myself: myself.clone(),
+            args,
+            db: None,
+            writer: None,
+            writer_thread: None,
+            closing: None,
+        };
+        state.serve(&myself, db)?;
+        Ok(state)
     }
 
     async fn handle(
         &self,
-        _myself: ActorRef<StorageMsg>,
+        myself: ActorRef<StorageMsg>,
         message: StorageMsg,
         state: &mut StorageState,
     ) -> Result<(), ActorProcessingErr> {
         match message {
             StorageMsg::Write { batch, done } => {
                 let Some(writer) = &state.writer else {
-                    done(Err(StorageError::Unavailable));
+                    done(Err(state.unavailable()));
                     return Ok(());
                 };
                 // Waiting here only when the writer is thousands of batches behind: that is the
@@ -293,6 +351,9 @@ impl Actor for StorageActor {
             StorageMsg::GetSetting { name, reply } => {
                 read(state, reply, move |db| db::get_setting(db, &name));
             }
+            StorageMsg::Recovery(step) => recovery::handle(&myself, state, step)?,
+            #[cfg(feature = "testing")]
+            StorageMsg::Crash => return Err("fault injected into the storage actor".into()),
         }
         Ok(())
     }
@@ -305,6 +366,7 @@ impl Actor for StorageActor {
         // Let the writer commit what it holds and exit, so the file is closed cleanly and can
         // be opened again at once (redb allows one open handle per file).
         state.writer = None;
+        state.closing = None;
         if let Some(thread) = state.writer_thread.take() {
             tokio::task::spawn_blocking(move || thread.join())
                 .await?
@@ -332,6 +394,26 @@ impl Actor for StorageActor {
     }
 }
 
+impl StorageState {
+    /// Starts serving from an open database: a new writer thread commits to it.
+    fn serve(&mut self, myself: &ActorRef<StorageMsg>, db: Database) -> std::io::Result<()> {
+        let db = Arc::new(db);
+        let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+        self.writer_thread = Some(writer::spawn(db.clone(), rx, myself.clone())?);
+        self.writer = Some(tx);
+        self.db = Some(db);
+        Ok(())
+    }
+
+    /// What a request hears while there is no database to serve it.
+    fn unavailable(&self) -> StorageError {
+        match self.args.health.failure() {
+            Some(cause) => StorageError::Down(cause),
+            None => StorageError::Unavailable,
+        }
+    }
+}
+
 /// Runs a read (or a small write) on the blocking pool and replies from there.
 fn read<T: Send + 'static>(
     state: &StorageState,
@@ -339,12 +421,18 @@ fn read<T: Send + 'static>(
     work: impl FnOnce(&Database) -> Result<T, StorageError> + Send + 'static,
 ) {
     let Some(db) = state.db.clone() else {
-        let _ = reply.send(Err(StorageError::Unavailable));
+        let _ = reply.send(Err(state.unavailable()));
         return;
     };
+    let actor = state.myself.clone();
     tokio::task::spawn_blocking(move || {
+        let result = work(&db);
+        drop(db);
+        if let Err(e) = &result {
+            recovery::report(&actor, e);
+        }
         // The caller may have timed out and gone; nothing to do then.
-        let _ = reply.send(work(&db));
+        let _ = reply.send(result);
     });
 }
 

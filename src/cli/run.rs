@@ -1,4 +1,5 @@
-//! `okcvm run`: the HTTP server and the web console, until SIGINT or SIGTERM.
+//! `okcvm run`: the HTTP server and the web console, until SIGINT or SIGTERM (exit 0), or until
+//! the actor system stops because a core actor failed (exit 1).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -39,10 +40,21 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode>
     if settings.chat.is_none() {
         println!("No chat model is configured yet: set it in the console's Settings or with OKCVM_CHAT_MODEL and OKCVM_CHAT_BASE_URL.");
     }
-    wait_for_signal().await?;
-    eprintln!("shutting down: ending streams, recording running turns as interrupted…");
+    let ended_by_signal = tokio::select! {
+        signal = wait_for_signal() => { signal?; true }
+        () = server.runtime_ended() => false,
+    };
+    if ended_by_signal {
+        eprintln!("shutting down: ending streams, recording running turns as interrupted…");
+        server.shutdown().await;
+        return Ok(ExitCode::SUCCESS);
+    }
+    // A core actor failed and the supervisor stopped the actor system: nothing can be served
+    // any more. Exit non-zero so the service manager restarts the server, which recovers every
+    // session from the store.
+    eprintln!("error: the actor system stopped (a core actor failed; see the log); exiting");
     server.shutdown().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::FAILURE)
 }
 
 fn authenticator(

@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 
 use okcvm_actors::session::SessionError;
+use okcvm_actors::storage::StorageError;
 use okcvm_actors::RuntimeError;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -61,7 +62,7 @@ impl From<SessionError> for ApiError {
             }
             SessionError::UnknownMessage(_) => StatusCode::NOT_FOUND,
             SessionError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            SessionError::Storage(e) => return ApiError::internal("the store failed", e),
+            SessionError::Storage(e) => return e.clone().into(),
         };
         ApiError::new(status, error.code(), error.to_string())
     }
@@ -78,7 +79,21 @@ impl From<RuntimeError> for ApiError {
                 "unavailable",
                 "the server is not ready or is shutting down; try again",
             ),
+            RuntimeError::Storage(e) => e.into(),
             other => ApiError::internal("the server failed", other),
+        }
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::Down(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                format!("{error}; try again later"),
+            ),
+            other => ApiError::internal("the store failed", other),
         }
     }
 }

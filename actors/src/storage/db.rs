@@ -28,9 +28,13 @@ const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
 /// Bumped when the stored layout changes incompatibly.
 const SCHEMA_VERSION: &[u8] = b"1";
 
-/// Opens (creating if needed) the database and makes sure every table exists.
-/// Opens (creating if needed) the database, with a page cache of `cache_bytes`.
-pub(crate) fn open(path: &Path, cache_bytes: usize) -> Result<Database, StorageError> {
+/// Opens (creating if needed) the database, with a page cache of `cache_bytes`, and makes sure
+/// every table exists. A database left unclean (a crash, a failed write) is repaired by redb.
+pub(crate) fn open(
+    path: &Path,
+    cache_bytes: usize,
+    #[cfg(feature = "testing")] fault: &std::sync::Arc<super::DiskFault>,
+) -> Result<Database, StorageError> {
     if let Some(parent) = path.parent() {
         crate::private::create_dir_all(parent).map_err(|e| StorageError::Io(e.to_string()))?;
     }
@@ -55,10 +59,19 @@ pub(crate) fn open(path: &Path, cache_bytes: usize) -> Result<Database, StorageE
         }
         Err(e) => return Err(StorageError::Io(e.to_string())),
     }
-    let db = match redb::Builder::new()
-        .set_cache_size(cache_bytes)
-        .create(path)
-    {
+    let mut builder = redb::Builder::new();
+    builder.set_cache_size(cache_bytes);
+    #[cfg(not(feature = "testing"))]
+    let opened = builder.create(path);
+    #[cfg(feature = "testing")]
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(redb::DatabaseError::from)
+        .and_then(|file| super::fault::FaultyFile::new(file, fault.clone()))
+        .and_then(|backend| builder.create_with_backend(backend));
+    let db = match opened {
         Ok(db) => db,
         Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
             return Err(StorageError::Database(format!(
@@ -386,17 +399,26 @@ fn decode<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, StorageError>
 mod tests {
     use super::*;
 
+    fn open_store(path: &Path) -> Result<Database, StorageError> {
+        open(
+            path,
+            1 << 20,
+            #[cfg(feature = "testing")]
+            &Default::default(),
+        )
+    }
+
     #[test]
     fn a_store_truncated_to_nothing_is_refused_and_a_missing_one_is_created_private() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("okcvm.redb");
-        drop(open(&path, 1 << 20).unwrap());
+        drop(open_store(&path).unwrap());
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         assert!(std::fs::metadata(&path).unwrap().len() > 0);
         std::fs::write(&path, b"").unwrap();
-        let error = open(&path, 1 << 20).unwrap_err().to_string();
+        let error = open_store(&path).unwrap_err().to_string();
         assert!(error.contains("is empty (0 bytes)"), "{error}");
         assert_eq!(
             std::fs::metadata(&path).unwrap().len(),

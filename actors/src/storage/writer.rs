@@ -5,7 +5,9 @@ use std::sync::Arc;
 use redb::Database;
 use tokio::sync::mpsc;
 
-use super::{db, WriteBatch, WriteDone};
+use ractor::ActorRef;
+
+use super::{db, StorageMsg, WriteBatch, WriteDone};
 
 pub(super) struct Job {
     pub(super) batch: WriteBatch,
@@ -18,6 +20,7 @@ const MAX_GROUP: usize = 256;
 pub(super) fn spawn(
     db: Arc<Database>,
     mut rx: mpsc::Receiver<Job>,
+    actor: ActorRef<StorageMsg>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("okcvm-storage-writer".into())
@@ -34,6 +37,7 @@ pub(super) fn spawn(
                 let result = db::write_batches(&db, group.iter().map(|job| &job.batch));
                 if let Err(e) = &result {
                     tracing::error!(error = %e, batches = group.len(), "storage commit failed");
+                    super::recovery::report(&actor, e);
                 }
                 for job in group.drain(..) {
                     (job.done)(result.clone());

@@ -5,6 +5,8 @@ use warp::http::{header, StatusCode};
 use warp::reply::Response;
 use warp::Reply;
 
+use okcvm_actors::storage::StoreStatus;
+
 use crate::http::context::TenantCtx;
 use crate::http::error::ApiError;
 
@@ -18,12 +20,30 @@ include!(concat!(env!("OUT_DIR"), "/console_assets.rs"));
 /// their own sandbox policy), nothing framing the console.
 const CONSOLE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; frame-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// `GET /api/health`
+/// `GET /api/health`: 200 while everything works; 503 with `status: degraded` while the store
+/// is down (it is reopened once the error, e.g. a full disk, clears).
 pub async fn health(ctx: TenantCtx) -> Result<Response, ApiError> {
     let app = ctx.app;
     let sessions_live = app.runtime.live_sessions().await?;
-    Ok(warp::reply::json(&json!({
-        "status": "ok",
+    let (status, storage) = match app.runtime.store_status() {
+        StoreStatus::Ok => (StatusCode::OK, json!({"status": "ok"})),
+        StoreStatus::Failed {
+            error,
+            for_,
+            attempts,
+        } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({
+                "status": "failed",
+                "error": error,
+                "failed_for_s": for_.as_secs(),
+                "reopen_attempts": attempts,
+            }),
+        ),
+    };
+    let body = warp::reply::json(&json!({
+        "status": if status == StatusCode::OK { "ok" } else { "degraded" },
+        "storage": storage,
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": app.started.elapsed().as_secs(),
         "sessions_live": sessions_live,
@@ -32,8 +52,8 @@ pub async fn health(ctx: TenantCtx) -> Result<Response, ApiError> {
         "isolation": app.isolation,
         "chat_model": app.chat_model(),
         "warnings": app.isolation.not_isolated,
-    }))
-    .into_response())
+    }));
+    Ok(warp::reply::with_status(body, status).into_response())
 }
 
 /// `GET /api/openapi.json`
