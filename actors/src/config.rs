@@ -268,6 +268,8 @@ pub struct LlmSettings {
     pub max_backoff_s: f64,
     /// Sampling temperature sent with each request; `None` leaves the provider's default.
     pub temperature: Option<f64>,
+    /// Model calls running at once across all sessions; more wait their turn.
+    pub max_concurrent_calls: usize,
 }
 
 impl Default for LlmSettings {
@@ -280,6 +282,7 @@ impl Default for LlmSettings {
             initial_backoff_s: 1.0,
             max_backoff_s: 30.0,
             temperature: None,
+            max_concurrent_calls: 256,
         }
     }
 }
@@ -308,11 +311,16 @@ impl LlmSettings {
 pub struct AgentSettings {
     /// Model calls allowed in one turn before it is ended with a message saying so.
     pub max_steps: u32,
+    /// Tool calls running at once across all sessions; more wait their turn.
+    pub max_concurrent_tool_calls: usize,
 }
 
 impl Default for AgentSettings {
     fn default() -> Self {
-        Self { max_steps: 50 }
+        Self {
+            max_steps: 50,
+            max_concurrent_tool_calls: 64,
+        }
     }
 }
 

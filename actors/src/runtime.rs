@@ -20,7 +20,7 @@ use crate::session::SessionHandle;
 use crate::storage::{
     SessionRecord, StorageActor, StorageArgs, StorageError, StorageMsg, StoreHealth, StoreStatus,
 };
-use crate::tool::{ToolActor, ToolMsg, ToolRegistry};
+use crate::tool::{ToolActor, ToolArgs, ToolMsg, ToolRegistry};
 use crate::SessionKey;
 
 mod store;
@@ -130,8 +130,11 @@ impl Actor for Supervisor {
             cell.clone(),
         )
         .await?;
-        let (tools, _) =
-            Actor::spawn_linked(None, ToolActor, registry.clone(), cell.clone()).await?;
+        let tool_args = ToolArgs {
+            registry: registry.clone(),
+            max_concurrent: settings.agent.max_concurrent_tool_calls,
+        };
+        let (tools, _) = Actor::spawn_linked(None, ToolActor, tool_args, cell.clone()).await?;
         // The port the server listens on is never opened to the tools by `web.allow`.
         let guard = crate::net::NetGuard::new(&settings.web, Some(settings.server.port))
             .map_err(RuntimeError::Start)?;

@@ -37,7 +37,7 @@ pub use deploy::{is_site_id, remove_sites, DeploymentRecord};
 pub use python::Kernels;
 pub use todo::Todo;
 
-pub use actor::{ToolActor, ToolCallOutcome, ToolMsg};
+pub use actor::{ToolActor, ToolArgs, ToolCallOutcome, ToolMsg};
 pub use registry::{RegistryError, ToolRegistry, ToolSpec};
 
 /// The prefix the manifest puts before every tool name.

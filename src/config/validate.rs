@@ -159,6 +159,20 @@ pub(crate) fn problems(settings: &Settings) -> Vec<String> {
     if settings.agent.max_steps < 1 {
         problem("agent.max_steps", "must be at least 1, got 0".into());
     }
+    for (name, value) in [
+        (
+            "llm.max_concurrent_calls",
+            settings.llm.max_concurrent_calls,
+        ),
+        (
+            "agent.max_concurrent_tool_calls",
+            settings.agent.max_concurrent_tool_calls,
+        ),
+    ] {
+        if value < 1 {
+            problem(name, "must be at least 1, got 0".into());
+        }
+    }
 
     let workspace = &settings.workspace;
     if workspace

@@ -1,8 +1,12 @@
 //! The LLM actor: holds the configured chat client and runs each completion in its own task,
-//! so many sessions stream at once and a reconfiguration never waits for a running call.
+//! so many sessions stream at once and a reconfiguration never waits for a running call. At
+//! most `llm.max_concurrent_calls` run at once; the others wait in their tasks (never in the
+//! mailbox), and a stopped turn stops waiting.
+
+use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use super::{ChatClient, Completion, CompletionRequest, LlmError, StreamDelta};
@@ -35,6 +39,8 @@ pub struct LlmArgs {
 pub struct LlmState {
     client: Option<ChatClient>,
     settings: LlmSettings,
+    /// One permit per model call allowed to run.
+    running: Arc<Semaphore>,
 }
 
 impl Actor for LlmActor {
@@ -53,6 +59,7 @@ impl Actor for LlmActor {
         };
         Ok(LlmState {
             client,
+            running: Arc::new(Semaphore::new(args.settings.max_concurrent_calls.max(1))),
             settings: args.settings,
         })
     }
@@ -74,8 +81,17 @@ impl Actor for LlmActor {
                     let _ = reply.send(Err(LlmError::NotConfigured));
                 }
                 Some(client) => {
+                    let running = state.running.clone();
                     tokio::spawn(async move {
+                        let permit = tokio::select! {
+                            permit = running.acquire_owned() => permit,
+                            () = cancel.cancelled() => {
+                                let _ = reply.send(Err(LlmError::Cancelled));
+                                return;
+                            }
+                        };
                         let result = client.complete(&request, deltas, &cancel).await;
+                        drop(permit);
                         let _ = reply.send(result);
                     });
                 }

@@ -1,9 +1,12 @@
-//! The tool actor: runs each call in its own task so no call holds up another.
+//! The tool actor: runs each call in its own task so no call holds up another. At most
+//! `agent.max_concurrent_tool_calls` run at once; the others wait in their tasks (never in the
+//! mailbox), and a stopped turn stops waiting.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use tokio::sync::Semaphore;
 
 use super::{ToolContext, ToolError, ToolOutput, ToolRegistry, WorkspaceAccess};
 
@@ -26,21 +29,32 @@ pub enum ToolMsg {
 
 pub struct ToolActor;
 
+pub struct ToolArgs {
+    pub registry: Arc<ToolRegistry>,
+    /// Tool calls allowed to run at once.
+    pub max_concurrent: usize,
+}
+
 pub struct ToolActorState {
     registry: Arc<ToolRegistry>,
+    /// One permit per call allowed to run.
+    running: Arc<Semaphore>,
 }
 
 impl Actor for ToolActor {
     type Msg = ToolMsg;
     type State = ToolActorState;
-    type Arguments = Arc<ToolRegistry>;
+    type Arguments = ToolArgs;
 
     async fn pre_start(
         &self,
         _myself: ActorRef<ToolMsg>,
-        registry: Arc<ToolRegistry>,
+        args: ToolArgs,
     ) -> Result<ToolActorState, ActorProcessingErr> {
-        Ok(ToolActorState { registry })
+        Ok(ToolActorState {
+            registry: args.registry,
+            running: Arc::new(Semaphore::new(args.max_concurrent.max(1))),
+        })
     }
 
     async fn handle(
@@ -57,9 +71,21 @@ impl Actor for ToolActor {
                 reply,
             } => {
                 let registry = state.registry.clone();
+                let running = state.running.clone();
                 tokio::spawn(async move {
+                    let permit = tokio::select! {
+                        permit = running.acquire_owned() => permit,
+                        () = ctx.cancel.cancelled() => {
+                            let _ = reply.send(ToolCallOutcome {
+                                result: Err(ToolError::Cancelled),
+                                duration: Duration::ZERO,
+                            });
+                            return;
+                        }
+                    };
                     let started = Instant::now();
                     let result = run(&registry, &ctx, &name, &arguments).await;
+                    drop(permit);
                     let _ = reply.send(ToolCallOutcome {
                         result,
                         duration: started.elapsed(),
