@@ -59,13 +59,89 @@ pub enum EventKind {
     },
     /// The turn's result (the chat reply payload).
     Final { payload: Value },
-    /// The turn failed or was interrupted; `code` is stable.
-    Error { code: String, message: String },
+    /// The turn failed or was interrupted.
+    Error {
+        code: TurnErrorCode,
+        message: String,
+    },
     /// The turn is over; nothing more for it follows.
     Stop {},
 }
 
+/// Why a turn ended with an `error` event: the stable code clients branch on. The turn sets
+/// it and the HTTP layer maps it to a status, both by matching this type, never a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TurnErrorCode {
+    /// No chat model is configured.
+    ModelNotConfigured,
+    ModelAuthFailed,
+    ModelRateLimited,
+    ModelContextTooLong,
+    ModelProviderError,
+    ModelUnreachable,
+    ModelTimeout,
+    ModelMalformedResponse,
+    /// The model call was cancelled.
+    Cancelled,
+    /// The server stopped (or the session failed) while the turn ran.
+    TurnInterrupted,
+    /// Recording the turn failed.
+    StorageError,
+    /// The session could not be reached while the turn ran.
+    SessionUnavailable,
+    /// A bug; the error was logged.
+    InternalError,
+    /// A code this version does not know (stored by another version).
+    #[serde(other)]
+    Unknown,
+}
+
+impl TurnErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TurnErrorCode::ModelNotConfigured => "model_not_configured",
+            TurnErrorCode::ModelAuthFailed => "model_auth_failed",
+            TurnErrorCode::ModelRateLimited => "model_rate_limited",
+            TurnErrorCode::ModelContextTooLong => "model_context_too_long",
+            TurnErrorCode::ModelProviderError => "model_provider_error",
+            TurnErrorCode::ModelUnreachable => "model_unreachable",
+            TurnErrorCode::ModelTimeout => "model_timeout",
+            TurnErrorCode::ModelMalformedResponse => "model_malformed_response",
+            TurnErrorCode::Cancelled => "cancelled",
+            TurnErrorCode::TurnInterrupted => "turn_interrupted",
+            TurnErrorCode::StorageError => "storage_error",
+            TurnErrorCode::SessionUnavailable => "session_unavailable",
+            TurnErrorCode::InternalError => "internal_error",
+            TurnErrorCode::Unknown => "unknown",
+        }
+    }
+}
+
+impl PartialEq<str> for TurnErrorCode {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl std::fmt::Display for TurnErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl EventKind {
+    /// The error that records a turn cut short because the server stopped (or the session
+    /// failed) while it ran.
+    pub fn interrupted() -> EventKind {
+        EventKind::Error {
+            code: TurnErrorCode::TurnInterrupted,
+            message: "The turn was interrupted because the server stopped while it was running. \
+                      Send a message to continue."
+                .into(),
+        }
+    }
+
     /// The `type` string of this kind.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -116,6 +192,35 @@ mod tests {
         );
         let back: Event = serde_json::from_value(json).unwrap();
         assert_eq!(back, event);
+    }
+
+    #[test]
+    fn turn_error_codes_keep_their_wire_strings_and_unknown_ones_still_load() {
+        let event = EventKind::Error {
+            code: TurnErrorCode::ModelContextTooLong,
+            message: "m".into(),
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "error", "code": "model_context_too_long", "message": "m"})
+        );
+        for code in [
+            TurnErrorCode::TurnInterrupted,
+            TurnErrorCode::InternalError,
+            TurnErrorCode::StorageError,
+        ] {
+            let text = serde_json::to_value(code).unwrap();
+            assert_eq!(text, code.as_str());
+            assert_eq!(serde_json::from_value::<TurnErrorCode>(text).unwrap(), code);
+        }
+        // An event stored by a version with codes this one does not know is still read.
+        let stored =
+            serde_json::json!({"type": "error", "code": "from_the_future", "message": "m"});
+        match serde_json::from_value::<EventKind>(stored).unwrap() {
+            EventKind::Error { code, .. } => assert_eq!(code, TurnErrorCode::Unknown),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -15,36 +15,19 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{EndpointSettings, Settings};
 use crate::llm::{LlmActor, LlmArgs, LlmError, LlmMsg};
-use crate::manager::{ManagerMsg, SessionManager};
+use crate::services::Services;
+use crate::session::manager::{ManagerMsg, SessionManager};
 use crate::session::SessionHandle;
 use crate::storage::{
     SessionRecord, StorageActor, StorageArgs, StorageError, StorageMsg, StoreHealth, StoreStatus,
 };
-use crate::tool::{ToolActor, ToolArgs, ToolMsg, ToolRegistry};
+use crate::tool::{ToolActor, ToolArgs, ToolRegistry};
 use crate::SessionKey;
 
 mod store;
 
 /// Longest wait for a query to one of the core actors.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What every session needs to reach. Cheap to clone.
-#[derive(Clone)]
-pub struct Services {
-    pub storage: ActorRef<StorageMsg>,
-    pub llm: ActorRef<LlmMsg>,
-    pub tools: ActorRef<ToolMsg>,
-    pub registry: Arc<ToolRegistry>,
-    pub settings: Arc<Settings>,
-    /// The sessions' Python interpreters.
-    pub kernels: Arc<crate::tool::Kernels>,
-    /// The networked tools' client, providers and citations.
-    pub web: Arc<crate::net::Web>,
-    /// What agent code runs in.
-    pub jail: Arc<crate::workspace::Jail>,
-    /// The jail's way out to the web (kept running while the runtime is).
-    pub proxy: Option<Arc<crate::net::ProxyServer>>,
-}
 
 /// Why the runtime could not start or answer.
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::event::{Event, EventKind};
 use crate::history::{HistoryTree, Message};
-use crate::runtime::Services;
+use crate::services::Services;
 use crate::storage::{SessionRecord, StorageError, StorageMsg, WriteBatch};
 use crate::tool::ToolCallOutcome;
 use crate::workspace::Workspace;
@@ -22,6 +22,7 @@ use crate::SessionKey;
 mod events;
 mod handle;
 mod lifecycle;
+pub mod manager;
 mod payload;
 mod request;
 mod start;
@@ -239,14 +240,10 @@ impl Actor for SessionActor {
         if let Some(turn_id) = state.record.running_turn.take() {
             // The process died (or this actor failed) while the turn ran: say so in the log.
             tracing::warn!(session = %state.key, turn = %turn_id, "marking interrupted turn");
-            for kind in [
-                EventKind::Error {
-                    code: "turn_interrupted".into(),
-                    message: "The turn was interrupted because the server stopped while it was running. Send a message to continue.".into(),
-                },
-                EventKind::Stop {},
-            ] {
-                batch.events.push(state.log.make(Some(turn_id.clone()), kind));
+            for kind in [EventKind::interrupted(), EventKind::Stop {}] {
+                batch
+                    .events
+                    .push(state.log.make(Some(turn_id.clone()), kind));
             }
             batch.record = Some(state.record.clone());
         } else if is_new {
@@ -407,7 +404,7 @@ impl Actor for SessionActor {
                         >= state.services.settings.sessions.idle_hibernate();
                 if idle {
                     tracing::debug!(session = %state.key, "hibernating idle session");
-                    myself.stop(Some(crate::manager::HIBERNATED.into()));
+                    myself.stop(Some(manager::HIBERNATED.into()));
                 }
             }
             SessionMsg::Clear { reply } => lifecycle::clear(&myself, state, reply)?,

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::event::TurnErrorCode;
+
 /// A failed model call. Every variant ends the turn with an `error` event carrying
 /// [`LlmError::code`]; the retryable ones have already been retried by the client.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -42,16 +44,21 @@ pub enum LlmError {
 impl LlmError {
     /// The stable code clients branch on (`error {code, message}` events, HTTP error bodies).
     pub fn code(&self) -> &'static str {
+        self.turn_code().as_str()
+    }
+
+    /// The code a turn that ends on this error reports.
+    pub fn turn_code(&self) -> TurnErrorCode {
         match self {
-            LlmError::NotConfigured => "model_not_configured",
-            LlmError::Auth { .. } => "model_auth_failed",
-            LlmError::RateLimited { .. } => "model_rate_limited",
-            LlmError::ContextTooLong { .. } => "model_context_too_long",
-            LlmError::Provider { .. } => "model_provider_error",
-            LlmError::Network(_) => "model_unreachable",
-            LlmError::Timeout(_) => "model_timeout",
-            LlmError::MalformedResponse(_) => "model_malformed_response",
-            LlmError::Cancelled => "cancelled",
+            LlmError::NotConfigured => TurnErrorCode::ModelNotConfigured,
+            LlmError::Auth { .. } => TurnErrorCode::ModelAuthFailed,
+            LlmError::RateLimited { .. } => TurnErrorCode::ModelRateLimited,
+            LlmError::ContextTooLong { .. } => TurnErrorCode::ModelContextTooLong,
+            LlmError::Provider { .. } => TurnErrorCode::ModelProviderError,
+            LlmError::Network(_) => TurnErrorCode::ModelUnreachable,
+            LlmError::Timeout(_) => TurnErrorCode::ModelTimeout,
+            LlmError::MalformedResponse(_) => TurnErrorCode::ModelMalformedResponse,
+            LlmError::Cancelled => TurnErrorCode::Cancelled,
         }
     }
 }

@@ -10,9 +10,9 @@ use ractor::rpc::CallResult;
 use ractor::{ActorRef, RpcReplyPort};
 use tokio::sync::broadcast;
 
+use super::manager::ManagerMsg;
 use super::{MessageView, SessionError, SessionMsg, SessionSnapshot, TurnRequest, TurnStarted};
 use crate::event::Event;
-use crate::manager::ManagerMsg;
 use crate::storage::StorageMsg;
 use crate::tool::ToolCallOutcome;
 use crate::SessionKey;

@@ -164,14 +164,10 @@ fn interruption(state: &mut SessionState) -> Option<WriteBatch> {
     turn.cancel.cancel();
     let mut batch = WriteBatch::new(state.key.clone());
     batch.events = state.log.take_pending();
-    for kind in [
-        EventKind::Error {
-            code: "turn_interrupted".into(),
-            message: "The turn was interrupted because the server stopped while it was running. Send a message to continue.".into(),
-        },
-        EventKind::Stop {},
-    ] {
-        batch.events.push(state.log.make(Some(turn.id.clone()), kind));
+    for kind in [EventKind::interrupted(), EventKind::Stop {}] {
+        batch
+            .events
+            .push(state.log.make(Some(turn.id.clone()), kind));
     }
     state.record.running_turn = None;
     state.record.updated_ms = crate::ids::now_ms();

@@ -16,12 +16,12 @@ use tokio::sync::mpsc;
 use super::payload::{final_payload, ToolCallRecord, TurnStatus, TurnSummary, VM_HISTORY_ENTRIES};
 use super::request::wire_messages;
 use super::{SessionError, SessionMsg, TurnStarted};
-use crate::event::{preview, EventKind, ToolStatus, EVENT_PREVIEW_CHARS};
+use crate::event::{preview, EventKind, ToolStatus, TurnErrorCode, EVENT_PREVIEW_CHARS};
 use crate::history::{Message, Role};
 use crate::llm::{
     Completion, CompletionRequest, LlmError, LlmMsg, StreamDelta, ToolCallRequest, Usage,
 };
-use crate::runtime::Services;
+use crate::services::Services;
 use crate::storage::COMMIT_TIMEOUT;
 use crate::tool::{ToolCallOutcome, ToolContext, ToolError, ToolMsg};
 use crate::workspace::snapshots::{SnapshotStore, BASELINE_LABEL};
@@ -59,7 +59,7 @@ pub(crate) fn spawn(task: TurnTask) {
                 turn_id: turn_id.clone(),
                 kinds: vec![
                     EventKind::Error {
-                        code: "internal_error".into(),
+                        code: TurnErrorCode::InternalError,
                         message: "The turn failed unexpectedly; the error was logged.".into(),
                     },
                     EventKind::Stop {},
@@ -71,14 +71,24 @@ pub(crate) fn spawn(task: TurnTask) {
 
 /// Why the loop ended early with an error event.
 struct TurnFailure {
-    code: String,
+    code: TurnErrorCode,
     message: String,
 }
 
 impl From<SessionError> for TurnFailure {
     fn from(e: SessionError) -> Self {
+        let code = match &e {
+            SessionError::Storage(_) => TurnErrorCode::StorageError,
+            SessionError::Unavailable => TurnErrorCode::SessionUnavailable,
+            // Not a failure a running turn can meet.
+            SessionError::TurnInProgress
+            | SessionError::EmptyMessage
+            | SessionError::UnknownMessage(_)
+            | SessionError::NotAUserMessage(_)
+            | SessionError::WorkspaceBusy(_) => TurnErrorCode::InternalError,
+        };
         Self {
-            code: e.code().into(),
+            code,
             message: e.to_string(),
         }
     }
@@ -87,7 +97,7 @@ impl From<SessionError> for TurnFailure {
 impl From<LlmError> for TurnFailure {
     fn from(e: LlmError) -> Self {
         Self {
-            code: e.code().into(),
+            code: e.turn_code(),
             message: e.to_string(),
         }
     }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use okcvm_actors::event::EventKind;
+use okcvm_actors::event::{EventKind, TurnErrorCode};
 use okcvm_actors::session::{BranchFrom, TurnRequest};
 use serde::Deserialize;
 use serde_json::json;
@@ -109,28 +109,31 @@ async fn json_reply(
                 return Ok(warp::reply::json(payload).into_response());
             }
             EventKind::Error { code, message } => {
-                return Err(turn_error(code, message));
+                return Err(turn_error(*code, message));
             }
             _ => {}
         }
     }
 }
 
-/// The HTTP status for a turn that ended with an `error` event.
-fn turn_error(code: &str, message: &str) -> ApiError {
-    let (status, code): (StatusCode, &'static str) = match code {
-        "model_not_configured" => (StatusCode::SERVICE_UNAVAILABLE, "model_not_configured"),
-        "model_auth_failed" => (StatusCode::BAD_GATEWAY, "model_auth_failed"),
-        "model_rate_limited" => (StatusCode::BAD_GATEWAY, "model_rate_limited"),
-        "model_context_too_long" => (StatusCode::BAD_GATEWAY, "model_context_too_long"),
-        "model_provider_error" => (StatusCode::BAD_GATEWAY, "model_provider_error"),
-        "model_unreachable" => (StatusCode::BAD_GATEWAY, "model_unreachable"),
-        "model_timeout" => (StatusCode::GATEWAY_TIMEOUT, "model_timeout"),
-        "model_malformed_response" => (StatusCode::BAD_GATEWAY, "model_malformed_response"),
-        "turn_interrupted" => (StatusCode::SERVICE_UNAVAILABLE, "turn_interrupted"),
-        _ => (StatusCode::INTERNAL_SERVER_ERROR, "turn_failed"),
+/// The HTTP answer for a turn that ended with an `error` event: the turn's own code, or
+/// `turn_failed` for a failure of the server's.
+fn turn_error(code: TurnErrorCode, message: &str) -> ApiError {
+    use TurnErrorCode as C;
+    let status = match code {
+        C::ModelNotConfigured | C::TurnInterrupted => StatusCode::SERVICE_UNAVAILABLE,
+        C::ModelAuthFailed
+        | C::ModelRateLimited
+        | C::ModelContextTooLong
+        | C::ModelProviderError
+        | C::ModelUnreachable
+        | C::ModelMalformedResponse => StatusCode::BAD_GATEWAY,
+        C::ModelTimeout => StatusCode::GATEWAY_TIMEOUT,
+        C::Cancelled | C::StorageError | C::SessionUnavailable | C::InternalError | C::Unknown => {
+            return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "turn_failed", message);
+        }
     };
-    ApiError::new(status, code, message)
+    ApiError::new(status, code.as_str(), message)
 }
 
 /// `POST /api/session/stop`

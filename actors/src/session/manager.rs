@@ -10,7 +10,7 @@ use ractor::{
     Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent,
 };
 
-use crate::runtime::Services;
+use crate::services::Services;
 use crate::session::{SessionActor, SessionArgs, SessionError, SessionMsg};
 use crate::SessionKey;
 

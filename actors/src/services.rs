@@ -1,0 +1,30 @@
+//! What every session needs to reach: the core actors' handles and the shared parts built at
+//! start. A leaf of the session layer: it names what lies below (storage, the model, tools,
+//! the network and the workspace) and nothing above.
+
+use std::sync::Arc;
+
+use ractor::ActorRef;
+
+use crate::config::Settings;
+use crate::llm::LlmMsg;
+use crate::storage::StorageMsg;
+use crate::tool::{ToolMsg, ToolRegistry};
+
+/// The handles and shared parts; cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub storage: ActorRef<StorageMsg>,
+    pub llm: ActorRef<LlmMsg>,
+    pub tools: ActorRef<ToolMsg>,
+    pub registry: Arc<ToolRegistry>,
+    pub settings: Arc<Settings>,
+    /// The sessions' Python interpreters.
+    pub kernels: Arc<crate::tool::Kernels>,
+    /// The networked tools' client, providers and citations.
+    pub web: Arc<crate::net::Web>,
+    /// What agent code runs in.
+    pub jail: Arc<crate::workspace::Jail>,
+    /// The jail's way out to the web (kept running while the runtime is).
+    pub proxy: Option<Arc<crate::net::ProxyServer>>,
+}
