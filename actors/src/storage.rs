@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 
 use crate::event::Event;
 use crate::history::Message;
-use crate::tool::Todo;
+use crate::types::Todo;
 use crate::SessionKey;
 
 mod db;

@@ -32,10 +32,10 @@ mod shell;
 mod slides;
 mod todo;
 
+pub use crate::types::{Todo, ToolImage};
 pub use browser::find_chromium;
 pub use deploy::{is_site_id, remove_sites, DeploymentRecord};
 pub use python::Kernels;
-pub use todo::Todo;
 
 pub use actor::{ToolActor, ToolArgs, ToolCallOutcome, ToolMsg};
 pub use registry::{RegistryError, ToolRegistry, ToolSpec};
@@ -94,17 +94,6 @@ impl ToolContext {
         }
         Ok(spec)
     }
-}
-
-/// An image a tool returns for the model to see (and the console to show).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ToolImage {
-    /// MIME type, e.g. `image/png`.
-    pub mime: String,
-    /// Where the agent sees the file, e.g. `/mnt/okcomputer/output/chart.png`.
-    pub path: String,
-    /// The bytes, base64-encoded.
-    pub data_base64: String,
 }
 
 /// A successful tool result.

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::types::ToolCallRequest;
+
 /// One call to `/chat/completions`: the conversation so far, in OpenAI wire shape, and the
 /// tools offered.
 #[derive(Debug, Clone)]
@@ -20,17 +22,6 @@ pub enum StreamDelta {
     Text(String),
     /// The model's reasoning (`reasoning_content`), for providers that send it.
     Reasoning(String),
-}
-
-/// A tool call the model asked for, assembled from the stream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ToolCallRequest {
-    /// The provider's call id; answered by the tool result's `tool_call_id`.
-    pub id: String,
-    /// Tool name as declared (for the manifest tools, with the `mshtools-` prefix).
-    pub name: String,
-    /// Arguments as the raw JSON text the model produced (may be invalid JSON).
-    pub arguments: String,
 }
 
 /// Token counts as the provider reported them.

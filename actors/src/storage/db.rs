@@ -233,7 +233,7 @@ pub(crate) fn read_events(
 pub(crate) fn read_todos(
     db: &Database,
     key: &SessionKey,
-) -> Result<Vec<crate::tool::Todo>, StorageError> {
+) -> Result<Vec<crate::types::Todo>, StorageError> {
     let txn = db.begin_read().map_err(redb::Error::from)?;
     let todos = txn.open_table(TODOS).map_err(redb::Error::from)?;
     match todos

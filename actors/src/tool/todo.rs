@@ -4,25 +4,15 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use ractor::rpc::CallResult;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput, WorkspaceAccess};
 use crate::storage::{StorageMsg, WriteBatch};
+use crate::types::Todo;
 
 /// Longest wait for the store when reading or saving the list.
 const STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// One item of the to-do list, exactly as the manifest describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Todo {
-    pub content: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    pub priority: String,
-    pub status: String,
-}
 
 pub(crate) fn tools() -> Vec<Arc<dyn Tool>> {
     vec![Arc::new(TodoRead), Arc::new(TodoWrite)]
