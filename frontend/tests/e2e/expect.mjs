@@ -15,6 +15,17 @@ export async function eventually(what, check, { timeout = 10_000, interval = 50 
   }
 }
 
+/** Checks that `check` holds, and keeps holding for `period` ms (for what must not happen). */
+export async function steadily(what, check, { period = 1_000, interval = 50 } = {}) {
+  const until = Date.now() + period;
+  for (;;) {
+    const value = await check();
+    if (!value) throw new Error(`expected ${what}`);
+    if (Date.now() > until) return value;
+    await new Promise((resolve) => setTimeout(resolve, interval));
+  }
+}
+
 export function equal(actual, expected, what) {
   const a = JSON.stringify(actual);
   const e = JSON.stringify(expected);
