@@ -94,6 +94,11 @@ pub fn routes(app: Arc<App>, listening: SocketAddr) -> BoxedFilter<(Response,)> 
                 },
             ))
         .unify()
+        .or(warp::path!("favicon.ico")
+            .and(warp::get())
+            .and(warp::header::optional::<String>("if-none-match"))
+            .map(|etag: Option<String>| api::system::favicon(etag.as_deref())))
+        .unify()
         .or(warp::path!("api" / "health")
             .and(warp::get())
             .and(t())

@@ -23,7 +23,7 @@ export class Conversations {
   }
 
   async load() {
-    const body = await api("/api/conversations", { scoped: false });
+    const body = await api("/api/conversations");
     this.items = body.conversations || [];
     this.sort();
     this.render();
@@ -43,7 +43,6 @@ export class Conversations {
     const id = `c-${now.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     const body = await api("/api/conversations", {
       method: "POST",
-      scoped: false,
       body: { id, title: "New conversation", createdAt: now, updatedAt: now },
     });
     this.items.unshift(body.conversation);
@@ -54,7 +53,6 @@ export class Conversations {
   async save(conversation) {
     const body = await api(`/api/conversations/${encodeURIComponent(conversation.id)}`, {
       method: "PUT",
-      scoped: false,
       body: conversation,
     });
     const index = this.items.findIndex((c) => c.id === conversation.id);
@@ -89,10 +87,7 @@ export class Conversations {
     );
     if (!ok) return;
     try {
-      await api(`/api/conversations/${encodeURIComponent(conversation.id)}`, {
-        method: "DELETE",
-        scoped: false,
-      });
+      await api(`/api/conversations/${encodeURIComponent(conversation.id)}`, { method: "DELETE" });
     } catch (error) {
       if (error.code !== "conversation_not_found") {
         notice(`Deleting failed: ${error.message}`);

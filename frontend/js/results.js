@@ -1,18 +1,34 @@
-// The results panel: the deployed site in a sandboxed frame, the newest deck's outline and
-// download, generated images and audio, a workspace file browser with previews, and the
-// snapshot list with restore.
+// The results panel, drawn from what the conversation controller hands it: the deployed site
+// in a sandboxed frame, the newest deck's outline and download, generated images and audio, a
+// workspace file browser with previews, and the snapshot list. It fetches nothing: taking a
+// snapshot, restoring one, opening a folder or a file go to the controller's hooks.
 
-import { api, fileUrl } from "./api.js";
-import { $, confirmDialog, h, notice } from "./dom.js";
+import { fileUrl } from "./api.js";
+import { $, h } from "./dom.js";
 import { relativeTime, size } from "./format.js";
 
 const TEXT_PREVIEW = /\.(txt|md|csv|json|py|js|ts|html|css|log|yaml|yml|toml|xml|sh|rs|sql)$/i;
 const IMAGE = /\.(png|jpe?g|gif|webp|bmp)$/i;
 const MAX_PREVIEW_BYTES = 256 * 1024;
 
-export class Results {
-  constructor({ onRestored }) {
-    this.onRestored = onRestored;
+/** How a workspace file is previewed: "image" (shown from its URL), "text" (its text fetched) or "none". */
+export function previewKind(entry) {
+  if (IMAGE.test(entry.name)) return "image";
+  if (TEXT_PREVIEW.test(entry.name) && (entry.size_bytes || 0) <= MAX_PREVIEW_BYTES) return "text";
+  return "none";
+}
+
+export class ResultsView {
+  /**
+   * @param {object} hooks
+   * @param {() => void} hooks.onTakeSnapshot
+   * @param {(snapshot) => void} hooks.onRestore
+   * @param {(folder: string) => void} hooks.onFolder the Files tab shows `folder` (relative to the workspace)
+   * @param {(entry) => void} hooks.onPreview a file of the listing was chosen
+   */
+  constructor(hooks) {
+    this.hooks = hooks;
+    // The folder the Files tab shows.
     this.folder = "";
     this.tabs = [...document.querySelectorAll('#results [role="tab"]')];
     for (const tab of this.tabs) {
@@ -29,7 +45,7 @@ export class Results {
       $(`#${other.getAttribute("aria-controls")}`).hidden = !selected;
     }
     if (focus) tab.focus();
-    if (tab.id === "tab-files") this.showFolder(this.folder);
+    if (tab.id === "tab-files") this.openFolder(this.folder);
   }
 
   arrow(event, tab) {
@@ -44,13 +60,22 @@ export class Results {
     this.select($(`#tab-${name}`));
   }
 
-  /** Redraws every panel from a boot reply and the branch's messages. */
-  update(boot, messages) {
+  /** Whether the Files tab is the one shown. */
+  get filesShown() {
+    return !$("#panel-files").hidden;
+  }
+
+  openFolder(folder) {
+    this.folder = folder;
+    this.hooks.onFolder(folder);
+  }
+
+  /** Redraws the panels from a session's boot reply and its branch's messages. */
+  update(session, boot, messages) {
     this.preview(boot.web_preview);
-    this.slides(boot.ppt_slides || [], newestDeck(messages));
+    this.slides(session, boot.ppt_slides || [], newestDeck(messages));
     this.media(boot.artifacts || []);
     this.snapshots(boot.workspace_state || {});
-    if (!$("#panel-files").hidden) this.showFolder(this.folder);
   }
 
   preview(site) {
@@ -73,7 +98,7 @@ export class Results {
     );
   }
 
-  slides(outline, deck) {
+  slides(session, outline, deck) {
     const panel = $("#panel-slides");
     if (!outline.length) {
       panel.replaceChildren(h("p", { class: "hint" }, "Slide decks the agent makes appear here."));
@@ -82,7 +107,7 @@ export class Results {
     panel.replaceChildren(
       h("div", { class: "row" },
         h("strong", {}, `${outline.length} slide${outline.length === 1 ? "" : "s"}`),
-        deck ? h("a", { href: fileUrl(deck), download: deck.split("/").pop() }, "Download .pptx") : null),
+        deck ? h("a", { href: fileUrl(session, deck), download: deck.split("/").pop() }, "Download .pptx") : null),
       h("ol", { class: "outline" },
         outline.map((slide) =>
           h("li", {}, h("strong", {}, slide.title || "(no title)"),
@@ -110,7 +135,7 @@ export class Results {
 
   snapshots(state) {
     const panel = $("#panel-snapshots");
-    const take = h("button", { type: "button", onclick: () => this.takeSnapshot() }, "Take a snapshot now");
+    const take = h("button", { type: "button", onclick: () => this.hooks.onTakeSnapshot() }, "Take a snapshot now");
     const list = state.snapshots || [];
     panel.replaceChildren(
       h("div", { class: "row" }, h("strong", {}, "Workspace snapshots"), take),
@@ -119,79 +144,51 @@ export class Results {
           list.map((snapshot) =>
             h("li", {},
               h("span", {}, snapshot.label || snapshot.id, h("br"), h("small", { class: "hint" }, relativeTime(Date.parse(snapshot.timestamp) || snapshot.timestamp))),
-              h("button", { type: "button", onclick: () => this.restore(snapshot) }, "Restore"))))
+              h("button", { type: "button", onclick: () => this.hooks.onRestore(snapshot) }, "Restore"))))
         : h("p", { class: "hint" }, "A snapshot of the files is taken after every turn."),
     );
   }
 
-  async takeSnapshot() {
-    try {
-      const state = await api("/api/session/workspace/snapshots", { method: "POST", body: { label: "Taken from the console" } });
-      this.snapshots(state);
-    } catch (error) {
-      notice(`The snapshot failed: ${error.message}`);
-    }
-  }
-
-  async restore(snapshot) {
-    const ok = await confirmDialog(
-      "Restore this snapshot?",
-      `The workspace files go back to "${snapshot.label || snapshot.id}". Files changed since then are replaced.`,
-      "Restore",
-    );
-    if (!ok) return;
-    try {
-      await api("/api/session/workspace/restore", { method: "POST", body: { snapshot_id: snapshot.id } });
-      notice("");
-      this.onRestored();
-    } catch (error) {
-      notice(`Restoring failed: ${error.message}`);
-    }
-  }
-
-  async showFolder(folder) {
-    this.folder = folder;
-    const panel = $("#panel-files");
-    let listing;
-    try {
-      listing = await api(`/api/session/workspace/files?path=${encodeURIComponent(folder)}`);
-    } catch (error) {
-      panel.replaceChildren(h("p", { class: "error" }, error.message));
-      return;
-    }
+  /** Draws a session's folder listing (`GET /api/session/workspace/files`). */
+  files(session, folder, listing) {
     const up = folder
-      ? h("li", {}, h("button", { type: "button", class: "name", onclick: () => this.showFolder(folder.split("/").slice(0, -1).join("/")) }, "↑ .."))
+      ? h("li", {}, h("button", { type: "button", class: "name", onclick: () => this.openFolder(folder.split("/").slice(0, -1).join("/")) }, "↑ .."))
       : null;
     const rows = listing.entries.map((entry) => {
       if (entry.type === "dir") {
-        return h("li", {}, h("button", { type: "button", class: "name", onclick: () => this.showFolder(entry.relative_path) }, `📁 ${entry.name}`));
+        return h("li", {}, h("button", { type: "button", class: "name", onclick: () => this.openFolder(entry.relative_path) }, `📁 ${entry.name}`));
       }
       return h("li", {},
-        h("button", { type: "button", class: "name", onclick: () => this.previewFile(entry) }, entry.name),
+        h("button", { type: "button", class: "name", onclick: () => this.hooks.onPreview(entry) }, entry.name),
         h("small", { class: "hint" }, size(entry.size_bytes || 0)),
-        h("a", { href: fileUrl(entry.path), download: entry.name, "aria-label": `Download ${entry.name}` }, "↓"));
+        h("a", { href: fileUrl(session, entry.path), download: entry.name, "aria-label": `Download ${entry.name}` }, "↓"));
     });
-    panel.replaceChildren(
+    $("#panel-files").replaceChildren(
       h("div", { class: "row" }, h("strong", {}, listing.path)),
       h("ul", { class: "files-list" }, up, rows.length ? rows : h("li", { class: "hint" }, "Empty folder")),
       h("div", { id: "file-preview", class: "file-preview" }),
     );
   }
 
-  async previewFile(entry) {
+  filesError(message) {
+    $("#panel-files").replaceChildren(h("p", { class: "error" }, message));
+  }
+
+  /**
+   * Shows a file of the listing: `text` is its text for a "text" preview, else unused (an
+   * image is shown from `url`, other files are offered for download).
+   */
+  filePreview(entry, url, text) {
     const target = $("#file-preview");
-    const url = fileUrl(entry.path);
-    if (IMAGE.test(entry.name)) {
+    if (!target) return;
+    const kind = previewKind(entry);
+    if (kind === "image") {
       target.replaceChildren(h("img", { src: url, alt: entry.name }));
-      return;
-    }
-    if (TEXT_PREVIEW.test(entry.name) && (entry.size_bytes || 0) <= MAX_PREVIEW_BYTES) {
-      const response = await fetch(url, { credentials: "same-origin" });
-      const text = response.ok ? await response.text() : `(${response.status})`;
+    } else if (kind === "text") {
       target.replaceChildren(h("div", { class: "row" }, h("strong", {}, entry.name), h("a", { href: url, download: entry.name }, "Download")), h("pre", {}, text));
-      return;
+    } else {
+      target.replaceChildren(h("p", {}, `${entry.name} (${size(entry.size_bytes || 0)}) has no preview. `, h("a", { href: url, download: entry.name }, "Download")));
     }
-    target.replaceChildren(h("p", {}, `${entry.name} (${size(entry.size_bytes || 0)}) has no preview. `, h("a", { href: url, download: entry.name }, "Download")));
   }
 }
 

@@ -26,7 +26,7 @@ export class Settings {
   }
 
   async load() {
-    this.config = await api("/api/config", { scoped: false });
+    this.config = await api("/api/config");
     return this.config;
   }
 
@@ -89,7 +89,7 @@ export class Settings {
   async save() {
     const error = $("#settings-error");
     try {
-      this.config = await api("/api/config", { method: "POST", scoped: false, body: this.body() });
+      this.config = await api("/api/config", { method: "POST", body: this.body() });
       this.dialog.close();
       this.onSaved(this.config);
     } catch (failure) {

@@ -10,11 +10,14 @@ const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 10000];
 
 export class EventFollower {
   /**
-   * @param {object} hooks
-   * @param {(event) => void} hooks.onEvent every event, in order, once
-   * @param {(state: "live"|"reconnecting"|"ended") => void} hooks.onState
+   * @param {object} options
+   * @param {string} options.session the session (conversation) whose events these are
+   * @param {number} options.after the last event already seen
+   * @param {(event) => void} options.onEvent every event, in order, once
+   * @param {(state: "live"|"reconnecting"|"ended") => void} options.onState
    */
-  constructor({ after, onEvent, onState }) {
+  constructor({ session, after, onEvent, onState }) {
+    this.session = session;
     this.lastSeq = after ?? 0;
     this.onEvent = onEvent;
     this.onState = onState;
@@ -37,6 +40,11 @@ export class EventFollower {
       this.close();
       throw error;
     }
+    if (this.closed) {
+      // Closed while the request was on its way (the conversation was left).
+      response.body?.cancel().catch(() => {});
+      return;
+    }
     const after = response.headers.get("x-okc-after-seq");
     if (after !== null && /^\d+$/.test(after)) this.lastSeq = Math.max(this.lastSeq, Number(after));
     this.onState("live");
@@ -56,6 +64,7 @@ export class EventFollower {
       try {
         this.controller = new AbortController();
         const response = await openStream(`/api/session/events?after=${this.lastSeq}`, {
+          session: this.session,
           signal: this.controller.signal,
         });
         this.onState("live");
@@ -83,7 +92,7 @@ export class EventFollower {
     const parser = new SseParser();
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) return false;
+      if (done || this.closed) return false;
       for (const frame of parser.push(decoder.decode(value, { stream: true }))) {
         const event = decodeFrame(frame);
         if (!event) continue;

@@ -1,19 +1,46 @@
-// Uploads: the attach button and drag-and-drop, each batch sent with its progress shown, the
-// server's limits said up front and checked before sending (the server checks them again).
+// Uploads: the attach button and drag-and-drop hand chosen files to the controller; the
+// server's limits said up front and checked before sending (the server checks them again);
+// each batch drawn with its progress, or why it failed.
 
-import { withSession } from "./api.js";
 import { $, h } from "./dom.js";
 import { size } from "./format.js";
 
-export class Uploads {
-  constructor({ onUploaded }) {
-    this.onUploaded = onUploaded;
-    this.limits = { limit: 100, max_file_size_bytes: 100 * 1024 * 1024, max_file_size_mb: 100 };
-    this.count = 0;
+/** The limits assumed until the server has said its own. */
+export const DEFAULT_LIMITS = { limit: 100, max_file_size_bytes: 100 * 1024 * 1024, max_file_size_mb: 100 };
+
+/**
+ * The limits and uploaded files of a boot or upload-list reply; a limit the reply does not
+ * name stays as in `limits`.
+ */
+export function readUploads(reply, limits = DEFAULT_LIMITS) {
+  const { limit, max_file_size_bytes, max_file_size_mb, upload_limit, max_upload_size_bytes, max_upload_size_mb, uploads, files } = reply;
+  return {
+    limits: {
+      limit: limit ?? upload_limit ?? limits.limit,
+      max_file_size_bytes: max_file_size_bytes ?? max_upload_size_bytes ?? limits.max_file_size_bytes,
+      max_file_size_mb: max_file_size_mb ?? max_upload_size_mb ?? limits.max_file_size_mb,
+    },
+    files: uploads || files || [],
+  };
+}
+
+/** The reason a batch cannot be sent with `count` files already uploaded, or null. */
+export function refusal(limits, count, files) {
+  if (count + files.length > limits.limit) {
+    return `At most ${limits.limit} files per conversation: ${count} uploaded, ${files.length} more chosen.`;
+  }
+  const big = files.find((f) => f.size > limits.max_file_size_bytes);
+  if (big) return `${big.name} is ${size(big.size)}: the limit is ${limits.max_file_size_mb} MB per file.`;
+  return null;
+}
+
+export class UploadsView {
+  /** @param {{onFiles: (files: File[]) => void}} hooks files chosen or dropped */
+  constructor({ onFiles }) {
     const input = $("#file-input");
     $("#attach").addEventListener("click", () => input.click());
     input.addEventListener("change", () => {
-      this.send([...input.files]);
+      onFiles([...input.files]);
       input.value = "";
     });
     const zone = $("#drop-zone");
@@ -33,71 +60,31 @@ export class Uploads {
       event.preventDefault();
       depth = 0;
       zone.hidden = true;
-      this.send([...event.dataTransfer.files]);
+      onFiles([...event.dataTransfer.files]);
     });
   }
 
-  /** Limits and uploads from a boot or upload-list reply. */
-  setState({ limit, max_file_size_bytes, max_file_size_mb, upload_limit, max_upload_size_bytes, max_upload_size_mb, uploads, files }) {
-    this.limits = {
-      limit: limit ?? upload_limit ?? this.limits.limit,
-      max_file_size_bytes: max_file_size_bytes ?? max_upload_size_bytes ?? this.limits.max_file_size_bytes,
-      max_file_size_mb: max_file_size_mb ?? max_upload_size_mb ?? this.limits.max_file_size_mb,
-    };
-    const list = uploads || files || [];
-    this.count = list.length;
-    $("#limits").textContent = `Uploads: ${this.count} of ${this.limits.limit} files, up to ${this.limits.max_file_size_mb} MB each.`;
-    $("#upload-list").replaceChildren(...list.map((file) => h("li", { title: file.path }, `${file.name} (${file.size_display})`)));
+  /** The limits and the conversation's uploaded files (batches still drawn go). */
+  draw(limits, files) {
+    $("#limits").textContent = `Uploads: ${files.length} of ${limits.limit} files, up to ${limits.max_file_size_mb} MB each.`;
+    $("#upload-list").replaceChildren(...files.map((file) => h("li", { title: file.path }, `${file.name} (${file.size_display})`)));
   }
 
-  /** The reason a batch cannot be sent, or null. */
-  refusal(files) {
-    if (this.count + files.length > this.limits.limit) {
-      return `At most ${this.limits.limit} files per conversation: ${this.count} uploaded, ${files.length} more chosen.`;
-    }
-    const big = files.find((f) => f.size > this.limits.max_file_size_bytes);
-    if (big) return `${big.name} is ${size(big.size)}: the limit is ${this.limits.max_file_size_mb} MB per file.`;
-    return null;
-  }
-
-  send(files) {
-    if (!files.length) return;
-    const row = h("li", {}, `Uploading ${files.length} file${files.length === 1 ? "" : "s"} `, h("progress", { max: 100, value: 0, "aria-label": "Upload progress" }));
+  /** A batch of `count` files on its way: `progress(fraction)`, `done()`, `fail(message)`. */
+  batch(count) {
+    const row = h("li", {}, `Uploading ${count} file${count === 1 ? "" : "s"} `, h("progress", { max: 100, value: 0, "aria-label": "Upload progress" }));
     $("#upload-list").append(row);
-    const refused = this.refusal(files);
-    if (refused) {
-      this.fail(row, refused);
-      return;
-    }
-    const form = new FormData();
-    for (const file of files) form.append("files", file, file.name);
-    const request = new XMLHttpRequest();
-    request.open("POST", withSession("/api/session/files"));
-    request.upload.addEventListener("progress", (event) => {
-      if (event.lengthComputable) row.querySelector("progress").value = Math.round((event.loaded / event.total) * 100);
-    });
-    request.addEventListener("load", () => {
-      let body = {};
-      try {
-        body = JSON.parse(request.responseText);
-      } catch {
-        // keep the status
-      }
-      if (request.status >= 200 && request.status < 300) {
-        row.remove();
-        this.setState(body);
-        this.onUploaded(body);
-      } else {
-        this.fail(row, body.detail || `The upload failed (${request.status}).`);
-      }
-    });
-    request.addEventListener("error", () => this.fail(row, "The upload failed: the server cannot be reached."));
-    request.send(form);
-  }
-
-  fail(row, message) {
-    row.className = "failed";
-    row.setAttribute("role", "alert");
-    row.replaceChildren(message, " ", h("button", { type: "button", class: "link", onclick: () => row.remove(), "aria-label": "Dismiss" }, "×"));
+    return {
+      progress: (fraction) => {
+        const bar = row.querySelector("progress");
+        if (bar) bar.value = Math.round(fraction * 100);
+      },
+      done: () => row.remove(),
+      fail: (message) => {
+        row.className = "failed";
+        row.setAttribute("role", "alert");
+        row.replaceChildren(message, " ", h("button", { type: "button", class: "link", onclick: () => row.remove(), "aria-label": "Dismiss" }, "×"));
+      },
+    };
   }
 }

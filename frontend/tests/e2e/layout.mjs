@@ -1,12 +1,25 @@
 // Layout and access: on a phone the sidebar and results fold into panels opened by buttons
-// (Escape closes them); dark mode; every control has a name; the keyboard reaches Send.
-import { eventually, equal, ok, ready } from "./expect.mjs";
+// (Escape closes them); dark mode; every control has a name; the keyboard reaches Send. The
+// page loads with no error and no failed request, and has its icon (also at /favicon.ico,
+// which browsers ask for whatever the page links).
+import { eventually, equal, loadCleanly, ok, ready } from "./expect.mjs";
 
 export default async function ({ browser, baseUrl, screenshot }) {
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, baseURL: baseUrl, hasTouch: true });
   const page = await phone.newPage();
-  await page.goto("/ui/");
-  await ready(page);
+  await loadCleanly(page);
+
+  const icon = await page.locator('link[rel="icon"]').getAttribute("href");
+  const svg = await page.request.get(new URL(icon, page.url()).href);
+  const ico = await page.request.get("/favicon.ico");
+  for (const [name, response] of [[icon, svg], ["/favicon.ico", ico]]) {
+    equal(response.status(), 200, `${name}'s status`);
+    equal(response.headers()["content-type"], "image/svg+xml", `${name}'s type`);
+    equal(response.headers()["cache-control"], "no-cache", `${name}'s caching`);
+    ok(response.headers().etag, `${name}'s ETag`);
+  }
+  equal((await ico.body()).equals(await svg.body()), true, "/favicon.ico is the linked icon");
+  ok((await svg.text()).startsWith("<svg"), "the icon is an SVG");
   const inView = (selector) => page.locator(selector).evaluate((e) => {
     const box = e.getBoundingClientRect();
     return box.right > 1 && box.left < window.innerWidth - 1;

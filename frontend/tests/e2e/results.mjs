@@ -1,7 +1,8 @@
 // The results panel: a deployed site in a sandboxed frame with "open in new tab", a deck's
 // outline and download, generated images, a workspace file browser with previews, and the
-// snapshot list whose restore brings files back.
-import { eventually, equal, ok, say } from "./expect.mjs";
+// snapshot list whose restore brings files back; a refresh answered after a switch to another
+// conversation draws nothing there.
+import { eventually, equal, ok, say, steadily } from "./expect.mjs";
 
 const notes = (page) =>
   page.evaluate(async () => {
@@ -9,6 +10,9 @@ const notes = (page) =>
     return (await fetch(`/api/session/workspace/files/output/notes.txt?client_id=${id}`)).text();
   });
 
+const openId = (page) => page.evaluate(() => new URLSearchParams(location.hash.slice(1)).get("c"));
+
+const listed = (page, id) => page.locator(`#conversation-list li[data-id="${id}"] button.open`);
 
 export default async function ({ page, screenshot }) {
   await page.goto("/ui/");
@@ -62,4 +66,46 @@ export default async function ({ page, screenshot }) {
   await page.getByRole("dialog", { name: "Restore this snapshot?" }).getByRole("button", { name: "Restore" }).click();
   await eventually("the file restored", async () => (await notes(page)) === "v1");
   await screenshot("snapshots");
+
+  // The first conversation's results refresh is held until the second conversation is open:
+  // its late answer must not draw there.
+  const first = await openId(page);
+  await page.getByRole("button", { name: "New conversation", exact: true }).click();
+  await eventually("a second conversation open", async () => (await openId(page)) !== first);
+  const second = await openId(page);
+  const ownResults = () =>
+    page.evaluate(() => {
+      const text = (id) => document.getElementById(id).textContent;
+      return text("panel-preview").includes("Sites the agent deploys appear here.")
+        && text("panel-slides").includes("Slide decks the agent makes appear here.")
+        && !text("panel-snapshots").includes("Taken from the console");
+    });
+  await eventually("the second conversation's results", ownResults);
+
+  let held = null;
+  let ended = false;
+  let release;
+  const released = new Promise((resolve) => { release = resolve; });
+  const firstRefresh = (url) => url.pathname === "/api/session/boot" && url.searchParams.get("client_id") === first;
+  await page.route(firstRefresh, async (route) => {
+    held = route.request();
+    const response = await route.fetch();
+    await released;
+    // The page may have given up on the request by now.
+    await route.fulfill({ response }).catch(() => {});
+  });
+  const end = (request) => { if (request === held) ended = true; };
+  page.on("requestfinished", end);
+  page.on("requestfailed", end);
+  await listed(page, first).click();
+  await eventually("the first conversation's refresh, held", () => held !== null);
+  await listed(page, second).click();
+  await eventually("the second conversation drawn", async () => (await openId(page)) === second && (await page.locator(".empty").count()) === 1);
+  await eventually("the second conversation's results", ownResults);
+  release();
+  await eventually("the held refresh over", () => ended);
+  await steadily("the second conversation's own results, not the first's", ownResults);
+  await page.unroute(firstRefresh);
+  page.off("requestfinished", end);
+  page.off("requestfailed", end);
 }

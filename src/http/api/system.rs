@@ -1,4 +1,4 @@
-//! Routes about the server itself: health, the OpenAPI document, the console entry point.
+//! Routes about the server itself: health, the OpenAPI document, the console and its icon.
 
 use serde_json::json;
 use warp::http::{header, StatusCode};
@@ -110,6 +110,16 @@ pub fn console(path: &str, if_none_match: Option<&str>) -> Response {
     response
 }
 
+/// The console's icon, a file of the console linked from its page.
+const ICON: &str = "favicon.svg";
+
+/// `GET /favicon.ico`: the console's icon, for browsers that ask for it at this path whatever
+/// the page links. It is an SVG (browsers go by the content type, not the name), served like
+/// the console's other files.
+pub fn favicon(if_none_match: Option<&str>) -> Response {
+    console(ICON, if_none_match)
+}
+
 /// A strong validator for a console file: its content hash (computed once per file).
 fn console_etag(path: &str, body: &[u8]) -> String {
     use sha2::Digest;
@@ -126,4 +136,46 @@ fn console_etag(path: &str, body: &[u8]) -> String {
             format!("\"{hex}\"")
         })
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_links_the_icon_that_favicon_ico_serves_like_every_console_file() {
+        let (_, page) = CONSOLE_ASSETS
+            .iter()
+            .find(|(name, _)| *name == "index.html")
+            .unwrap();
+        let page = String::from_utf8_lossy(page);
+        assert!(
+            page.contains(&format!(
+                r#"<link rel="icon" href="{ICON}" type="image/svg+xml">"#
+            )),
+            "the page links the icon"
+        );
+
+        let icon = favicon(None);
+        assert_eq!(icon.status(), StatusCode::OK);
+        let linked = console(ICON, None);
+        for name in [
+            "content-type",
+            "cache-control",
+            "etag",
+            "content-security-policy",
+            "x-content-type-options",
+        ] {
+            assert_eq!(
+                icon.headers().get(name),
+                linked.headers().get(name),
+                "{name}"
+            );
+        }
+        assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+        assert_eq!(icon.headers()["cache-control"], "no-cache");
+
+        let etag = icon.headers()["etag"].to_str().unwrap();
+        assert_eq!(favicon(Some(etag)).status(), StatusCode::NOT_MODIFIED);
+    }
 }
