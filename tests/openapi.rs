@@ -14,6 +14,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/", "/"),
     ("GET", "/ui/", "/ui/"),
     ("GET", "/ui/{path}", "/ui/index.html"),
+    ("GET", "/favicon.ico", "/favicon.ico"),
     ("POST", "/api/auth/login", "/api/auth/login"),
     ("POST", "/api/auth/logout", "/api/auth/logout"),
     ("GET", "/api/auth/me", "/api/auth/me"),
