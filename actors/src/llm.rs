@@ -4,10 +4,12 @@ mod actor;
 mod assemble;
 mod client;
 mod error;
+mod handle;
 mod sse;
 mod types;
 
 pub use actor::{LlmActor, LlmArgs, LlmMsg};
 pub use client::ChatClient;
 pub use error::LlmError;
+pub use handle::LlmHandle;
 pub use types::{Completion, CompletionRequest, StreamDelta, ToolCallRequest, Usage};

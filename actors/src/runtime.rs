@@ -14,7 +14,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{EndpointSettings, Settings};
-use crate::llm::{LlmActor, LlmArgs, LlmError, LlmMsg};
+use crate::llm::{LlmActor, LlmArgs, LlmError};
 use crate::services::Services;
 use crate::session::manager::{ManagerMsg, SessionManager};
 use crate::session::SessionHandle;
@@ -126,9 +126,9 @@ impl Actor for Supervisor {
             crate::net::Web::new(&settings, guard, jail.clone()).map_err(RuntimeError::Start)?,
         );
         let services = Services {
-            storage,
-            llm,
-            tools,
+            storage: storage.into(),
+            llm: llm.into(),
+            tools: tools.into(),
             registry,
             settings,
             kernels: Arc::default(),
@@ -286,19 +286,12 @@ impl Runtime {
         &self,
         tenant: &str,
     ) -> Result<Vec<(String, SessionRecord)>, RuntimeError> {
-        let tenant = tenant.to_string();
-        match self
-            .services
-            .storage
-            .call(
-                |reply| StorageMsg::ListSessions { tenant, reply },
-                Some(QUERY_TIMEOUT),
-            )
-            .await
-        {
-            Ok(CallResult::Success(result)) => Ok(result?),
-            _ => Err(RuntimeError::Unavailable),
-        }
+        stored(
+            self.services
+                .storage
+                .list_sessions(tenant.to_string())
+                .await,
+        )
     }
 
     /// Sessions with a live actor right now.
@@ -318,17 +311,9 @@ impl Runtime {
         &self,
         endpoint: Option<EndpointSettings>,
     ) -> Result<(), RuntimeError> {
-        match self
-            .services
-            .llm
-            .call(
-                |reply| LlmMsg::Configure { endpoint, reply },
-                Some(QUERY_TIMEOUT),
-            )
-            .await
-        {
-            Ok(CallResult::Success(result)) => Ok(result?),
-            _ => Err(RuntimeError::Unavailable),
+        match self.services.llm.configure(endpoint).await {
+            Err(LlmError::Unavailable) => Err(RuntimeError::Unavailable),
+            other => Ok(other?),
         }
     }
 
@@ -379,9 +364,14 @@ impl Runtime {
             .stop_children_and_wait(None, wait)
             .await;
         let _ = self.manager.stop_and_wait(None, wait).await;
-        let _ = self.services.tools.stop_and_wait(None, wait).await;
-        let _ = self.services.llm.stop_and_wait(None, wait).await;
-        let _ = self.services.storage.stop_and_wait(None, wait).await;
+        let _ = self.services.tools.actor().stop_and_wait(None, wait).await;
+        let _ = self.services.llm.actor().stop_and_wait(None, wait).await;
+        let _ = self
+            .services
+            .storage
+            .actor()
+            .stop_and_wait(None, wait)
+            .await;
         let _ = self.supervisor.stop_and_wait(None, wait).await;
     }
 
@@ -402,7 +392,7 @@ impl Runtime {
 impl Runtime {
     /// Makes the storage actor fail, as a broken core actor would.
     pub fn fail_core_actor(&self) {
-        let _ = self.services.storage.cast(StorageMsg::Crash);
+        let _ = self.services.storage.actor().cast(StorageMsg::Crash);
     }
 
     /// The switch that fills the disk under the database.
@@ -420,11 +410,20 @@ impl Runtime {
         else {
             return;
         };
-        let storage = self.services.storage.clone();
+        let storage = self.services.storage.actor().clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             let _ = storage.cast(StorageMsg::Crash);
         });
+    }
+}
+
+/// A store's answer as the runtime gives it: no answer at all means the actor system is not
+/// running.
+fn stored<T>(result: Result<T, StorageError>) -> Result<T, RuntimeError> {
+    match result {
+        Err(StorageError::Unavailable) => Err(RuntimeError::Unavailable),
+        other => Ok(other?),
     }
 }
 

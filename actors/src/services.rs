@@ -4,19 +4,17 @@
 
 use std::sync::Arc;
 
-use ractor::ActorRef;
-
 use crate::config::Settings;
-use crate::llm::LlmMsg;
-use crate::storage::StorageMsg;
-use crate::tool::{ToolMsg, ToolRegistry};
+use crate::llm::LlmHandle;
+use crate::storage::StorageHandle;
+use crate::tool::{ToolHandle, ToolRegistry};
 
 /// The handles and shared parts; cheap to clone.
 #[derive(Clone)]
 pub struct Services {
-    pub storage: ActorRef<StorageMsg>,
-    pub llm: ActorRef<LlmMsg>,
-    pub tools: ActorRef<ToolMsg>,
+    pub storage: StorageHandle,
+    pub llm: LlmHandle,
+    pub tools: ToolHandle,
     pub registry: Arc<ToolRegistry>,
     pub settings: Arc<Settings>,
     /// The sessions' Python interpreters.

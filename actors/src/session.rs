@@ -14,7 +14,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use crate::event::{Event, EventKind};
 use crate::history::{HistoryTree, Message};
 use crate::services::Services;
-use crate::storage::{SessionRecord, StorageError, StorageMsg, WriteBatch};
+use crate::storage::{SessionRecord, StorageError, StorageHandle, WriteBatch};
 use crate::tool::ToolCallOutcome;
 use crate::workspace::Workspace;
 use crate::SessionKey;
@@ -42,9 +42,6 @@ pub use workspace_ops::{
 pub use events::EventBatch;
 use events::EventLog;
 use start::{branch_view, message_view, snapshot, start_turn, switch_branch_and_restore};
-
-/// Longest wait for the store while a session starts.
-const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A live feed of committed events: everything after `committed_seq` arrives on `receiver`,
 /// a commit's worth at a time.
@@ -182,21 +179,7 @@ impl Actor for SessionActor {
         args: SessionArgs,
     ) -> Result<SessionState, ActorProcessingErr> {
         let SessionArgs { key, services } = args;
-        let storage = services.storage.clone();
-        let load_key = key.clone();
-        let stored = match storage
-            .call(
-                |reply| StorageMsg::LoadSession {
-                    key: load_key,
-                    reply,
-                },
-                Some(LOAD_TIMEOUT),
-            )
-            .await?
-        {
-            ractor::rpc::CallResult::Success(result) => result?,
-            _ => return Err("the store did not answer while loading the session".into()),
-        };
+        let stored = services.storage.load_session(key.clone()).await?;
         let workspace_dir = services
             .settings
             .workspace_root()
@@ -251,7 +234,7 @@ impl Actor for SessionActor {
         }
         if batch.record.is_some() {
             state.log.mark_committed(&batch.events);
-            crate::storage::commit(&state.services.storage, batch).await?;
+            state.services.storage.commit(batch).await?;
         }
 
         let period = state.services.settings.sessions.idle_hibernate() / 4;
@@ -449,11 +432,11 @@ fn flush(myself: &ActorRef<SessionMsg>, state: &mut SessionState, with_record: b
 }
 
 fn send_write(
-    storage: &ActorRef<StorageMsg>,
+    storage: &StorageHandle,
     batch: WriteBatch,
     done: crate::storage::WriteDone,
 ) -> Result<(), ActorProcessingErr> {
     storage
-        .cast(StorageMsg::Write { batch, done })
+        .write(batch, done)
         .map_err(|e| format!("the storage actor is gone: {e}").into())
 }

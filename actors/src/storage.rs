@@ -28,12 +28,14 @@ use crate::SessionKey;
 mod db;
 #[cfg(feature = "testing")]
 mod fault;
+mod handle;
 mod health;
 mod recovery;
 mod writer;
 
 #[cfg(feature = "testing")]
 pub use fault::DiskFault;
+pub use handle::StorageHandle;
 pub use health::{StoreHealth, StoreStatus};
 
 /// Failures of the store. Callers report them; the session that gets one fails and is
@@ -439,19 +441,7 @@ fn read<T: Send + 'static>(
 /// Longest wait for a commit acknowledged to a caller outside an actor's `handle`.
 pub const COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Commits a batch and waits until it is durable. For tasks and `pre_start`, never `handle`.
+/// Commits a batch and waits until it is durable (see [`StorageHandle::commit`]).
 pub async fn commit(storage: &ActorRef<StorageMsg>, batch: WriteBatch) -> Result<(), StorageError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    storage
-        .cast(StorageMsg::Write {
-            batch,
-            done: Box::new(move |result| {
-                let _ = tx.send(result);
-            }),
-        })
-        .map_err(|_| StorageError::Unavailable)?;
-    match tokio::time::timeout(COMMIT_TIMEOUT, rx).await {
-        Ok(Ok(result)) => result,
-        _ => Err(StorageError::Unavailable),
-    }
+    StorageHandle::from(storage.clone()).commit(batch).await
 }

@@ -24,6 +24,7 @@ pub(crate) mod browser;
 mod data_source;
 mod deploy;
 pub(crate) mod files;
+mod handle;
 pub(crate) mod media;
 mod python;
 mod registry;
@@ -38,6 +39,7 @@ pub use deploy::{is_site_id, remove_sites, DeploymentRecord};
 pub use python::Kernels;
 
 pub use actor::{ToolActor, ToolArgs, ToolCallOutcome, ToolMsg};
+pub use handle::ToolHandle;
 pub use registry::{RegistryError, ToolRegistry, ToolSpec};
 
 /// The prefix the manifest puts before every tool name.

@@ -39,6 +39,9 @@ pub enum LlmError {
     /// The turn was cancelled while the call was running.
     #[error("the model call was cancelled")]
     Cancelled,
+    /// The LLM actor gave no answer (the actor system is stopping or broken).
+    #[error("could not reach the model provider: the model actor did not answer")]
+    Unavailable,
 }
 
 impl LlmError {
@@ -55,7 +58,7 @@ impl LlmError {
             LlmError::RateLimited { .. } => TurnErrorCode::ModelRateLimited,
             LlmError::ContextTooLong { .. } => TurnErrorCode::ModelContextTooLong,
             LlmError::Provider { .. } => TurnErrorCode::ModelProviderError,
-            LlmError::Network(_) => TurnErrorCode::ModelUnreachable,
+            LlmError::Network(_) | LlmError::Unavailable => TurnErrorCode::ModelUnreachable,
             LlmError::Timeout(_) => TurnErrorCode::ModelTimeout,
             LlmError::MalformedResponse(_) => TurnErrorCode::ModelMalformedResponse,
             LlmError::Cancelled => TurnErrorCode::Cancelled,

@@ -3,11 +3,7 @@
 
 use std::path::PathBuf;
 
-use ractor::rpc::CallResult;
-use ractor::RpcReplyPort;
-
-use super::{Runtime, RuntimeError, QUERY_TIMEOUT};
-use crate::storage::{StorageError, StorageMsg};
+use super::{stored, Runtime, RuntimeError};
 use crate::SessionKey;
 
 impl Runtime {
@@ -18,14 +14,12 @@ impl Runtime {
         id: &str,
         payload: Option<Vec<u8>>,
     ) -> Result<bool, RuntimeError> {
-        let (tenant, id) = (tenant.to_string(), id.to_string());
-        self.store(|reply| StorageMsg::PutConversation {
-            tenant,
-            id,
-            payload,
-            reply,
-        })
-        .await
+        let storage = &self.services.storage;
+        stored(
+            storage
+                .put_conversation(tenant.to_string(), id.to_string(), payload)
+                .await,
+        )
     }
 
     pub async fn get_conversation(
@@ -33,16 +27,22 @@ impl Runtime {
         tenant: &str,
         id: &str,
     ) -> Result<Option<Vec<u8>>, RuntimeError> {
-        let (tenant, id) = (tenant.to_string(), id.to_string());
-        self.store(|reply| StorageMsg::GetConversation { tenant, id, reply })
-            .await
+        let storage = &self.services.storage;
+        stored(
+            storage
+                .get_conversation(tenant.to_string(), id.to_string())
+                .await,
+        )
     }
 
     /// Every conversation payload of the tenant.
     pub async fn list_conversations(&self, tenant: &str) -> Result<Vec<Vec<u8>>, RuntimeError> {
-        let tenant = tenant.to_string();
-        self.store(|reply| StorageMsg::ListConversations { tenant, reply })
-            .await
+        stored(
+            self.services
+                .storage
+                .list_conversations(tenant.to_string())
+                .await,
+        )
     }
 
     /// Stores a server-wide setting (`None` deletes it).
@@ -51,15 +51,16 @@ impl Runtime {
         name: &str,
         value: Option<Vec<u8>>,
     ) -> Result<(), RuntimeError> {
-        let name = name.to_string();
-        self.store(|reply| StorageMsg::PutSetting { name, value, reply })
-            .await
+        stored(
+            self.services
+                .storage
+                .put_setting(name.to_string(), value)
+                .await,
+        )
     }
 
     pub async fn get_setting(&self, name: &str) -> Result<Option<Vec<u8>>, RuntimeError> {
-        let name = name.to_string();
-        self.store(|reply| StorageMsg::GetSetting { name, reply })
-            .await
+        stored(self.services.storage.get_setting(name.to_string()).await)
     }
 
     /// The host directory of a session's workspace (it may not exist yet).
@@ -69,15 +70,5 @@ impl Runtime {
             .workspace_root()
             .join(&key.tenant)
             .join(&key.session)
-    }
-
-    async fn store<T: Send + 'static>(
-        &self,
-        build: impl FnOnce(RpcReplyPort<Result<T, StorageError>>) -> StorageMsg,
-    ) -> Result<T, RuntimeError> {
-        match self.services.storage.call(build, Some(QUERY_TIMEOUT)).await {
-            Ok(CallResult::Success(result)) => Ok(result?),
-            _ => Err(RuntimeError::Unavailable),
-        }
     }
 }

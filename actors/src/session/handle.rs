@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 use super::manager::ManagerMsg;
 use super::{MessageView, SessionError, SessionMsg, SessionSnapshot, TurnRequest, TurnStarted};
 use crate::event::Event;
-use crate::storage::StorageMsg;
+use crate::storage::{StorageError, StorageHandle};
 use crate::tool::ToolCallOutcome;
 use crate::SessionKey;
 
@@ -31,14 +31,14 @@ const ATTEMPTS: usize = 3;
 pub struct SessionHandle {
     key: SessionKey,
     manager: ActorRef<ManagerMsg>,
-    storage: ActorRef<StorageMsg>,
+    storage: StorageHandle,
 }
 
 impl SessionHandle {
     pub(crate) fn new(
         key: SessionKey,
         manager: ActorRef<ManagerMsg>,
-        storage: ActorRef<StorageMsg>,
+        storage: StorageHandle,
     ) -> Self {
         Self {
             key,
@@ -184,23 +184,13 @@ impl SessionHandle {
     }
 
     async fn read_events(&self, after: u64, upto: u64) -> Result<Vec<Event>, SessionError> {
-        let key = self.key.clone();
         match self
             .storage
-            .call(
-                |reply| StorageMsg::ReadEvents {
-                    key,
-                    after,
-                    upto,
-                    limit: REPLAY_PAGE,
-                    reply,
-                },
-                Some(CALL_TIMEOUT),
-            )
+            .read_events(self.key.clone(), after, upto, REPLAY_PAGE)
             .await
         {
-            Ok(CallResult::Success(result)) => result.map_err(SessionError::from),
-            _ => Err(SessionError::Unavailable),
+            Err(StorageError::Unavailable) => Err(SessionError::Unavailable),
+            result => result.map_err(SessionError::from),
         }
     }
 }

@@ -117,18 +117,12 @@ pub(super) async fn restore_branch(
 
 /// Takes the session's deployment records from the store and deletes their sites.
 async fn remove_deployments(
-    storage: &ActorRef<crate::storage::StorageMsg>,
+    storage: &crate::storage::StorageHandle,
     key: crate::SessionKey,
     sites: std::path::PathBuf,
 ) {
-    let taken = storage
-        .call(
-            |reply| crate::storage::StorageMsg::TakeDeployments { key, reply },
-            Some(crate::storage::COMMIT_TIMEOUT),
-        )
-        .await;
-    match taken {
-        Ok(ractor::rpc::CallResult::Success(Ok(records))) => {
+    match storage.take_deployments(key).await {
+        Ok(records) => {
             let _ =
                 tokio::task::spawn_blocking(move || crate::tool::remove_sites(&sites, &records))
                     .await;
@@ -205,7 +199,7 @@ pub(super) async fn interrupt_running_turn(state: &mut SessionState) {
         return;
     };
     let events = batch.events.clone();
-    match crate::storage::commit(&state.services.storage, batch).await {
+    match state.services.storage.commit(batch).await {
         Ok(()) => state.log.publish(events),
         Err(e) => {
             tracing::error!(session = %state.key, error = %e, "could not record the interrupted turn")

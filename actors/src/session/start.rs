@@ -85,7 +85,7 @@ pub(super) fn tool_context(state: &SessionState, cancel: CancellationToken) -> T
     ToolContext {
         session: state.key.clone(),
         workspace: state.workspace.clone(),
-        storage: state.services.storage.clone(),
+        storage: state.services.storage.actor().clone(),
         files_read: state.files_read.clone(),
         settings: state.services.settings.clone(),
         cancel,

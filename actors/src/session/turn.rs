@@ -18,12 +18,10 @@ use super::request::wire_messages;
 use super::{SessionError, SessionMsg, TurnStarted};
 use crate::event::{preview, EventKind, ToolStatus, TurnErrorCode, EVENT_PREVIEW_CHARS};
 use crate::history::{Message, Role};
-use crate::llm::{
-    Completion, CompletionRequest, LlmError, LlmMsg, StreamDelta, ToolCallRequest, Usage,
-};
+use crate::llm::{Completion, CompletionRequest, LlmError, StreamDelta, ToolCallRequest, Usage};
 use crate::services::Services;
 use crate::storage::COMMIT_TIMEOUT;
-use crate::tool::{ToolCallOutcome, ToolContext, ToolError, ToolMsg};
+use crate::tool::{ToolCallOutcome, ToolContext, ToolError};
 use crate::workspace::snapshots::{SnapshotStore, BASELINE_LABEL};
 
 /// Deltas buffered between the model client and this task.
@@ -270,24 +268,7 @@ impl Turn {
     ) -> (Result<Completion, LlmError>, String) {
         let (tx, mut rx) = mpsc::channel(DELTA_BUFFER);
         let cancel = self.tool_ctx.cancel.clone();
-        let llm = self.services.llm.clone();
-        let call = async move {
-            let answer = llm
-                .call(
-                    |reply| LlmMsg::Complete {
-                        request,
-                        deltas: Some(tx),
-                        cancel,
-                        reply,
-                    },
-                    None,
-                )
-                .await;
-            match answer {
-                Ok(CallResult::Success(result)) => result,
-                Ok(_) | Err(_) => Err(LlmError::Network("the model actor did not answer".into())),
-            }
-        };
+        let call = self.services.llm.complete(request, Some(tx), cancel);
         let mut partial = String::new();
         let relay = async {
             while let Some(delta) = rx.recv().await {
@@ -324,19 +305,11 @@ impl Turn {
         let outcome = match self
             .services
             .tools
-            .call(
-                |reply| ToolMsg::Execute {
-                    ctx,
-                    name,
-                    arguments,
-                    reply,
-                },
-                Some(timeout),
-            )
+            .execute(ctx, name, arguments, Some(timeout))
             .await
         {
-            Ok(CallResult::Success(outcome)) => outcome,
-            _ => ToolCallOutcome {
+            Some(outcome) => outcome,
+            None => ToolCallOutcome {
                 result: Err(ToolError::Failed(format!(
                     "{} did not finish within {} s",
                     call.name,

@@ -16,7 +16,7 @@ use ractor::{ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde::Serialize;
 
 use super::{SessionError, SessionMsg, SessionState};
-use crate::tool::{ToolCallOutcome, ToolError, ToolMsg};
+use crate::tool::{ToolCallOutcome, ToolError};
 use crate::workspace::snapshots::{SnapshotError, SnapshotStore};
 use crate::workspace::uploads::{UploadBatch, UploadEntry, UploadError};
 
@@ -305,24 +305,13 @@ pub(super) fn call_tool(
     let ctx = super::start::tool_context(state, tokio_util::sync::CancellationToken::new());
     let tools = state.services.tools.clone();
     let work = async move {
-        let asked = tools
-            .call(
-                |reply| ToolMsg::Execute {
-                    ctx,
-                    name,
-                    arguments,
-                    reply,
-                },
-                None,
-            )
-            .await;
-        match asked {
-            Ok(ractor::rpc::CallResult::Success(outcome)) => outcome,
-            _ => ToolCallOutcome {
+        tools
+            .execute(ctx, name, arguments, None)
+            .await
+            .unwrap_or_else(|| ToolCallOutcome {
                 result: Err(ToolError::Failed("the tool actor did not answer".into())),
                 duration: std::time::Duration::ZERO,
-            },
-        }
+            })
     };
     run(
         myself,
