@@ -321,7 +321,7 @@ fn an_unknown_key_in_the_environment_is_named_with_the_variable() {
     assert_eq!(
         err.to_string(),
         "unknown key \"agent.max_step\" (from environment variable OKCVM_AGENT__MAX_STEP); \
-         valid keys there: max_steps"
+         valid keys there: max_steps, max_concurrent_tool_calls"
     );
 
     let err = load(
