@@ -2,6 +2,8 @@ use std::time::Duration;
 
 use super::*;
 use crate::tool::test_support::context_in;
+use crate::tool::Tool;
+use serde_json::Value;
 
 async fn call(ctx: &ToolContext, args: Value) -> Result<ToolOutput, ToolError> {
     Shell.call(ctx, args).await
