@@ -1,6 +1,5 @@
 use super::*;
 use crate::tool::test_support::context_in;
-use crate::tool::Tool;
 use crate::SessionKey;
 
 async fn run(ctx: &ToolContext, code: &str) -> ToolOutput {

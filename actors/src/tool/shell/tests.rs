@@ -1,9 +1,9 @@
 use std::time::Duration;
 
+use serde_json::Value;
+
 use super::*;
 use crate::tool::test_support::context_in;
-use crate::tool::Tool;
-use serde_json::Value;
 
 async fn call(ctx: &ToolContext, args: Value) -> Result<ToolOutput, ToolError> {
     Shell.call(ctx, args).await

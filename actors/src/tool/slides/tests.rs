@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::tool::test_support::context_in;
-use crate::tool::Tool;
 
 /// Slide pixels per EMU at 1024 px across.
 const EMU_PER_PX: f64 = 12_192_000.0 / 1024.0;
