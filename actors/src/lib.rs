@@ -34,6 +34,7 @@ pub mod services;
 pub mod session;
 pub mod spec;
 pub mod storage;
+mod sync;
 pub mod tool;
 pub mod types;
 pub mod workspace;

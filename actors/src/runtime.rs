@@ -131,7 +131,6 @@ impl Actor for Supervisor {
             tools: tools.into(),
             registry,
             settings,
-            kernels: Arc::default(),
             web,
             jail,
             proxy,

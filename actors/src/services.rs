@@ -17,8 +17,6 @@ pub struct Services {
     pub tools: ToolHandle,
     pub registry: Arc<ToolRegistry>,
     pub settings: Arc<Settings>,
-    /// The sessions' Python interpreters.
-    pub kernels: Arc<crate::tool::Kernels>,
     /// The networked tools' client, providers and citations.
     pub web: Arc<crate::net::Web>,
     /// What agent code runs in.

@@ -3,8 +3,7 @@
 //! own task (the `turn` module) and reports back by message; commits are acknowledged by the storage
 //! writer by message too.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -15,7 +14,7 @@ use crate::event::{Event, EventKind};
 use crate::history::{HistoryTree, Message};
 use crate::services::Services;
 use crate::storage::{SessionRecord, StorageError, StorageHandle, WriteBatch};
-use crate::tool::ToolCallOutcome;
+use crate::tool::{SessionResources, ToolCallOutcome};
 use crate::workspace::Workspace;
 use crate::SessionKey;
 
@@ -26,6 +25,8 @@ pub mod manager;
 mod payload;
 mod request;
 mod start;
+#[cfg(test)]
+mod tests;
 mod turn;
 mod types;
 mod workspace_ops;
@@ -162,7 +163,10 @@ pub struct SessionState {
     /// A workspace change outside a turn that has not reported back yet.
     busy: Option<WorkspaceActivity>,
     workspace: Workspace,
-    files_read: Arc<Mutex<HashSet<std::path::PathBuf>>>,
+    /// What the session's tools keep between calls (its Python interpreter, browser context,
+    /// citations, pages, the files read): made with the session, replaced when its history is
+    /// cleared, dropped when it stops.
+    resources: Arc<SessionResources>,
     /// The workspace's disk quota and its last measured use.
     quota: Arc<crate::workspace::Quota>,
     last_activity: Instant,
@@ -214,7 +218,7 @@ impl Actor for SessionActor {
             running: None,
             busy: None,
             workspace,
-            files_read: Arc::default(),
+            resources: Arc::default(),
             quota,
             last_activity: Instant::now(),
         };
@@ -404,8 +408,10 @@ impl Actor for SessionActor {
         state: &mut SessionState,
     ) -> Result<(), ActorProcessingErr> {
         lifecycle::interrupt_running_turn(state).await;
-        // A hibernating or stopping session's interpreter goes too; it comes back empty.
-        state.services.kernels.stop(&state.key);
+        // A hibernating or stopping session lets go of its resources: its interpreter is
+        // killed and its browser context closed (once a call still running ends); they come
+        // back empty when the session wakes.
+        drop(std::mem::take(&mut state.resources));
         Ok(())
     }
 }

@@ -440,8 +440,3 @@ fn read<T: Send + 'static>(
 
 /// Longest wait for a commit acknowledged to a caller outside an actor's `handle`.
 pub const COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Commits a batch and waits until it is durable (see [`StorageHandle::commit`]).
-pub async fn commit(storage: &ActorRef<StorageMsg>, batch: WriteBatch) -> Result<(), StorageError> {
-    StorageHandle::from(storage.clone()).commit(batch).await
-}

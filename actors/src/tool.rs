@@ -1,42 +1,51 @@
-//! Tools: the registry built from the bundled manifest, the [`Tool`] trait every tool
-//! implements, and the [`ToolActor`] that runs calls off the session's mailbox.
+//! Tools: the registry built from the bundled manifest, the traits tools implement, and the
+//! [`ToolActor`] that runs calls off the session's mailbox.
+//!
+//! A tool is one file: a type implementing `TypedTool` with its manifest name, its own
+//! argument struct and an `async fn run`. One blanket impl turns each into a [`Tool`], the
+//! object-safe form the registry keeps, which parses the JSON arguments and boxes the call.
+//! Families share their helpers in the family's module (`browser.rs`, `media.rs`, ...); file
+//! work every family needs is in `file_io`. What a session keeps between calls (citations,
+//! pages, its browser context, its Python interpreter, the files it read) is its
+//! [`SessionResources`], owned by the session actor and handed to tools in the
+//! [`ToolContext`].
 //!
 //! A tool's own failure (bad arguments, file not found, command exit 1) is a [`ToolError`] that
 //! becomes a tool result the model reads and can recover from; it never ends the turn.
 
-use std::collections::HashSet;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use ractor::ActorRef;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::storage::StorageMsg;
+use crate::storage::StorageHandle;
 use crate::workspace::Workspace;
 use crate::SessionKey;
 
 mod actor;
-pub(crate) mod browser;
+mod browser;
 mod data_source;
 mod deploy;
-pub(crate) mod files;
+mod file_io;
+mod files;
 mod handle;
-pub(crate) mod media;
+mod media;
 mod python;
 mod registry;
+mod resources;
 mod search;
 mod shell;
 mod slides;
 mod todo;
 
+pub use crate::net::browser::find_chromium;
 pub use crate::types::{Todo, ToolImage};
-pub use browser::find_chromium;
 pub use deploy::{is_site_id, remove_sites, DeploymentRecord};
-pub use python::Kernels;
+pub use resources::SessionResources;
 
 pub use actor::{ToolActor, ToolArgs, ToolCallOutcome, ToolMsg};
 pub use handle::ToolHandle;
@@ -50,16 +59,15 @@ pub const TOOL_PREFIX: &str = "mshtools-";
 pub struct ToolContext {
     pub session: SessionKey,
     pub workspace: Workspace,
-    pub storage: ActorRef<StorageMsg>,
-    /// Host paths of files `read_file` has returned in this session: `edit_file` refuses a file
-    /// that was not read first, so the model edits what it has seen.
-    pub files_read: Arc<Mutex<HashSet<PathBuf>>>,
+    pub storage: StorageHandle,
+    /// What the session keeps between calls: citations, pages, its browser context, its
+    /// Python interpreter, the files it has read. The session owns it; a call holds it only
+    /// while it runs.
+    pub resources: Arc<SessionResources>,
     pub settings: Arc<Settings>,
     /// Cancelled when the turn is stopped; long tools watch it.
     pub cancel: CancellationToken,
-    /// The sessions' Python interpreters.
-    pub kernels: Arc<Kernels>,
-    /// The networked tools' client, providers and citations.
+    /// The networked tools' client, browser and providers.
     pub web: Arc<crate::net::Web>,
     /// What agent code runs in.
     pub jail: Arc<crate::workspace::Jail>,
@@ -137,17 +145,17 @@ pub enum ToolError {
     Cancelled,
 }
 
-/// One tool's implementation. Arguments arrive already validated against the manifest schema.
+/// A tool as the registry keeps and the tool actor runs it: JSON arguments in, a boxed call
+/// out. Implemented for every `TypedTool` (a tool with typed arguments); nothing implements
+/// it by hand.
 pub trait Tool: Send + Sync + 'static {
     /// The manifest name without [`TOOL_PREFIX`], e.g. `read_file`.
     fn name(&self) -> &'static str;
 
-    /// What the tool does to the workspace, for the disk quota: a tool that may write is
-    /// refused over the quota, and the workspace is measured after it.
-    fn workspace_access(&self) -> WorkspaceAccess {
-        WorkspaceAccess::Write
-    }
+    /// What the tool does to the workspace, for the disk quota.
+    fn workspace_access(&self) -> WorkspaceAccess;
 
+    /// Parses `args` (already validated against the manifest schema) and runs the tool.
     fn call<'a>(
         &'a self,
         ctx: &'a ToolContext,
@@ -155,7 +163,62 @@ pub trait Tool: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>>;
 }
 
-/// How a tool uses the workspace (see [`Tool::workspace_access`]).
+/// One tool's implementation, with typed arguments.
+pub(crate) trait TypedTool: Send + Sync + 'static {
+    /// The manifest name without [`TOOL_PREFIX`], e.g. `read_file`.
+    const NAME: &'static str;
+
+    /// The arguments, deserialized from the call's JSON ([`NoArgs`] for a tool without any).
+    type Args: serde::de::DeserializeOwned + Send;
+
+    /// What the tool does to the workspace, for the disk quota: a tool that may write is
+    /// refused over the quota, and the workspace is measured after it.
+    fn workspace_access(&self) -> WorkspaceAccess {
+        WorkspaceAccess::Write
+    }
+
+    /// Runs one call (implemented as an `async fn`).
+    fn run(
+        &self,
+        ctx: &ToolContext,
+        args: Self::Args,
+    ) -> impl Future<Output = Result<ToolOutput, ToolError>> + Send;
+}
+
+impl<T: TypedTool> Tool for T {
+    fn name(&self) -> &'static str {
+        T::NAME
+    }
+
+    fn workspace_access(&self) -> WorkspaceAccess {
+        TypedTool::workspace_access(self)
+    }
+
+    fn call<'a>(
+        &'a self,
+        ctx: &'a ToolContext,
+        args: Value,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            let args = serde_json::from_value(args)
+                .map_err(|e| ToolError::InvalidArguments(e.to_string()))?;
+            self.run(ctx, args).await
+        })
+    }
+}
+
+/// The arguments of a tool that takes none: any JSON (the model's `{}`) is accepted and
+/// ignored.
+pub(crate) struct NoArgs;
+
+impl<'de> Deserialize<'de> for NoArgs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer).map(|_| NoArgs)
+    }
+}
+
+/// How a tool uses the workspace (see [`Tool::workspace_access`]): a tool that may write is
+/// refused over the quota, and the workspace is measured after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkspaceAccess {
     /// Reads at most: runs whatever the quota says.
@@ -167,68 +230,70 @@ pub enum WorkspaceAccess {
     Commands,
 }
 
-/// Deserializes validated arguments into a tool's own argument struct.
-pub(crate) fn parse_args<T: serde::de::DeserializeOwned>(args: Value) -> Result<T, ToolError> {
-    serde_json::from_value(args).map_err(|e| ToolError::InvalidArguments(e.to_string()))
-}
+#[cfg(test)]
+pub(crate) mod test_support;
 
 #[cfg(test)]
-pub(crate) mod test_support {
-    //! A [`ToolContext`] over a temporary workspace, for tool unit tests.
+mod tests {
+    use serde_json::json;
 
     use super::*;
-    use ractor::{Actor, ActorProcessingErr};
 
-    /// Stands in for the storage actor in tests of tools that never touch storage.
-    struct NoStorage;
+    struct Echo;
 
-    impl Actor for NoStorage {
-        type Msg = StorageMsg;
-        type State = ();
-        type Arguments = ();
-        async fn pre_start(
-            &self,
-            _myself: ActorRef<StorageMsg>,
-            _args: (),
-        ) -> Result<(), ActorProcessingErr> {
-            Ok(())
+    #[derive(Deserialize)]
+    struct EchoArgs {
+        text: String,
+    }
+
+    impl TypedTool for Echo {
+        const NAME: &'static str = "echo";
+        type Args = EchoArgs;
+
+        async fn run(&self, _ctx: &ToolContext, args: EchoArgs) -> Result<ToolOutput, ToolError> {
+            Ok(ToolOutput::text(args.text))
         }
     }
 
-    /// A context whose workspace is a fresh directory inside `dir`.
-    pub(crate) async fn context_in(dir: &std::path::Path) -> ToolContext {
-        let (storage, _handle) = Actor::spawn(None, NoStorage, ()).await.unwrap();
-        ToolContext {
-            session: SessionKey::new("local", "test"),
-            workspace: Workspace::open(dir.join("ws")).unwrap(),
-            storage,
-            files_read: Arc::default(),
-            settings: Arc::new(Settings {
-                data_dir: dir.to_path_buf(),
-                ..Settings::default()
-            }),
-            cancel: CancellationToken::new(),
-            kernels: Arc::default(),
-            jail: crate::workspace::jail::test_jail(&dir.join("run")),
-            quota: Arc::new(crate::workspace::Quota::new(
-                Settings::default().workspace.quota_bytes(),
-            )),
-            // No browser in tool unit tests: slides use their own layout here (the browser's
-            // layout of decks is tested end to end with Chromium).
-            web: Arc::new(
-                crate::net::Web::new(
-                    &Settings {
-                        browser: crate::config::BrowserSettings {
-                            path: Some("/nonexistent/chromium".into()),
-                            ..Default::default()
-                        },
-                        ..Settings::default()
-                    },
-                    crate::net::NetGuard::new(&Settings::default().web, None).unwrap(),
-                    Arc::new(crate::workspace::Jail::host()),
-                )
-                .unwrap(),
-            ),
+    struct Quiet;
+
+    impl TypedTool for Quiet {
+        const NAME: &'static str = "quiet";
+        type Args = NoArgs;
+
+        fn workspace_access(&self) -> WorkspaceAccess {
+            WorkspaceAccess::Read
         }
+
+        async fn run(&self, _ctx: &ToolContext, _args: NoArgs) -> Result<ToolOutput, ToolError> {
+            Ok(ToolOutput::text("done"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_typed_tool_gets_its_parsed_arguments_and_bad_ones_are_argument_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = test_support::context_in(dir.path()).await;
+        let echo: Arc<dyn Tool> = Arc::new(Echo);
+        assert_eq!(
+            (echo.name(), echo.workspace_access()),
+            ("echo", WorkspaceAccess::Write)
+        );
+        let out = echo.call(&ctx, json!({"text": "hi"})).await.unwrap();
+        assert_eq!(out.text, "hi");
+        let bad = echo.call(&ctx, json!({"text": 5})).await.unwrap_err();
+        assert_eq!(
+            bad,
+            ToolError::InvalidArguments("invalid type: integer `5`, expected a string".to_owned())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_tool_without_arguments_accepts_an_empty_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = test_support::context_in(dir.path()).await;
+        let quiet: Arc<dyn Tool> = Arc::new(Quiet);
+        assert_eq!(quiet.workspace_access(), WorkspaceAccess::Read);
+        assert_eq!(quiet.call(&ctx, json!({})).await.unwrap().text, "done");
     }
 }

@@ -1,6 +1,8 @@
 //! The parts of a session's life outside turns: clearing its history and workspace, and what
 //! happens to a running turn when the session is stopped.
 
+use std::sync::Arc;
+
 use ractor::{ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde::Serialize;
 
@@ -32,12 +34,8 @@ pub(super) fn clear(
     }
     let cleared_messages = state.tree.len();
     state.tree = HistoryTree::default();
-    state.services.kernels.stop(&state.key);
-    // Its pages, cookies and citations go with the history.
-    state.services.web.forget(&state.key);
-    if let Ok(mut read) = state.files_read.lock() {
-        read.clear();
-    }
+    // Its interpreter, browser context, pages, citations and files read go with the history.
+    state.resources = Arc::default();
     state.record.active_leaf = None;
     state.record.pending_uploads.clear();
     state.record.seq_floor = state.log.last_assigned();

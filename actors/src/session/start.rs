@@ -85,11 +85,10 @@ pub(super) fn tool_context(state: &SessionState, cancel: CancellationToken) -> T
     ToolContext {
         session: state.key.clone(),
         workspace: state.workspace.clone(),
-        storage: state.services.storage.actor().clone(),
-        files_read: state.files_read.clone(),
+        storage: state.services.storage.clone(),
+        resources: state.resources.clone(),
         settings: state.services.settings.clone(),
         cancel,
-        kernels: state.services.kernels.clone(),
         web: state.services.web.clone(),
         jail: state.services.jail.clone(),
         quota: state.quota.clone(),

@@ -4,18 +4,17 @@
 
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput, WorkspaceAccess};
+use super::{Tool, ToolError};
+
+mod describe;
+mod fetch;
+mod yahoo;
 
 pub(crate) fn tools() -> Vec<Arc<dyn Tool>> {
-    vec![Arc::new(Describe), Arc::new(Fetch)]
+    vec![Arc::new(describe::Describe), Arc::new(fetch::Fetch)]
 }
-
-struct Describe;
-struct Fetch;
 
 /// One parameter of an API.
 struct Param {
@@ -188,301 +187,10 @@ fn check(api: &Api, params: &Map<String, Value>) -> Result<Vec<(&'static str, St
     Ok(out)
 }
 
-#[derive(Deserialize)]
-struct DescribeArgs {
-    data_source_name: String,
-}
-
-#[derive(Deserialize)]
-struct FetchArgs {
-    data_source_name: String,
-    api_name: String,
-    #[serde(default)]
-    params: Map<String, Value>,
-}
-
-impl Tool for Describe {
-    fn name(&self) -> &'static str {
-        "get_data_source_desc"
-    }
-
-    fn workspace_access(&self) -> WorkspaceAccess {
-        WorkspaceAccess::Read
-    }
-
-    fn call<'a>(
-        &'a self,
-        _ctx: &'a ToolContext,
-        args: Value,
-    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(async move {
-            let args: DescribeArgs = parse_args(args)?;
-            let apis = apis(&args.data_source_name)?;
-            Ok(ToolOutput::text(describe(&args.data_source_name, apis)))
-        })
-    }
-}
-
-impl Tool for Fetch {
-    fn name(&self) -> &'static str {
-        "get_data_source"
-    }
-
-    fn call<'a>(
-        &'a self,
-        ctx: &'a ToolContext,
-        args: Value,
-    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(async move {
-            let args: FetchArgs = parse_args(args)?;
-            let apis = apis(&args.data_source_name)?;
-            let api = apis
-                .iter()
-                .find(|a| a.name == args.api_name)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = apis.iter().map(|a| a.name).collect();
-                    ToolError::InvalidArguments(format!(
-                        "{} has no API {:?}; its APIs are {} (see get_data_source_desc)",
-                        args.data_source_name,
-                        args.api_name,
-                        names.join(", ")
-                    ))
-                })?;
-            let params = check(api, &args.params)?;
-            let value = |name: &str| {
-                params
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, v)| v.clone())
-            };
-            let base = ctx
-                .settings
-                .data_sources
-                .yahoo_finance_url
-                .trim_end_matches('/')
-                .to_owned();
-            let (url, query): (String, Vec<(&str, String)>) = match api.name {
-                "quote" => (
-                    format!("{base}/v7/finance/quote"),
-                    vec![("symbols", value("symbols").unwrap_or_default())],
-                ),
-                "chart" => {
-                    let symbol = value("symbol").unwrap_or_default();
-                    let encoded: String =
-                        url::form_urlencoded::byte_serialize(symbol.as_bytes()).collect();
-                    (
-                        format!("{base}/v8/finance/chart/{encoded}"),
-                        vec![
-                            ("range", value("range").unwrap_or_else(|| "1mo".into())),
-                            ("interval", value("interval").unwrap_or_else(|| "1d".into())),
-                        ],
-                    )
-                }
-                _ => (
-                    format!("{base}/v1/finance/search"),
-                    vec![
-                        ("q", value("query").unwrap_or_default()),
-                        (
-                            "quotesCount",
-                            value("quotes_count").unwrap_or_else(|| "6".into()),
-                        ),
-                        ("newsCount", "0".into()),
-                    ],
-                ),
-            };
-            let guard = &ctx.web.guard;
-            let request = guard
-                .request(reqwest::Method::GET, &url)
-                .map_err(|e| ToolError::Failed(e.to_string()))?
-                .query(&query);
-            let response = guard
-                .send(request)
-                .await
-                .map_err(|e| ToolError::Failed(format!("yahoo_finance: {e}")))?;
-            if !response.status.is_success() {
-                let body: String = response.text().chars().take(300).collect();
-                return Err(ToolError::Failed(format!(
-                    "yahoo_finance {} answered {}: {body}",
-                    api.name, response.status
-                )));
-            }
-            let body = response
-                .json()
-                .map_err(|e| ToolError::Failed(e.to_string()))?;
-            let result = match api.name {
-                "quote" => quotes(&body),
-                "chart" => chart(&body),
-                _ => symbols(&body),
-            }
-            .map_err(ToolError::Failed)?;
-            let text = format!(
-                "yahoo_finance {} ({}):\n{}",
-                api.name,
-                params
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                serde_json::to_string_pretty(&result).unwrap_or_default()
-            );
-            Ok(ToolOutput {
-                text,
-                images: Vec::new(),
-                data: Some(
-                    json!({"data_source": "yahoo_finance", "api": api.name, "result": result}),
-                ),
-            })
-        })
-    }
-}
-
-/// The provider's error object, when it sent one.
-fn provider_error(body: &Value, root: &str) -> Option<String> {
-    let error = body
-        .pointer(&format!("/{root}/error"))
-        .filter(|e| !e.is_null())?;
-    Some(
-        error
-            .get("description")
-            .and_then(Value::as_str)
-            .map_or_else(|| error.to_string(), str::to_owned),
-    )
-}
-
-const QUOTE_FIELDS: &[&str] = &[
-    "symbol",
-    "shortName",
-    "longName",
-    "currency",
-    "fullExchangeName",
-    "marketState",
-    "regularMarketPrice",
-    "regularMarketChange",
-    "regularMarketChangePercent",
-    "regularMarketPreviousClose",
-    "regularMarketOpen",
-    "regularMarketDayLow",
-    "regularMarketDayHigh",
-    "regularMarketVolume",
-    "regularMarketTime",
-    "marketCap",
-    "fiftyTwoWeekLow",
-    "fiftyTwoWeekHigh",
-    "trailingPE",
-];
-
-fn quotes(body: &Value) -> Result<Value, String> {
-    if let Some(e) = provider_error(body, "quoteResponse") {
-        return Err(format!("yahoo_finance quote: {e}"));
-    }
-    let results = body
-        .pointer("/quoteResponse/result")
-        .and_then(Value::as_array)
-        .ok_or("yahoo_finance quote: the answer has no quoteResponse.result")?;
-    if results.is_empty() {
-        return Err(
-            "yahoo_finance quote: no quote for those symbols (check them with the search API)"
-                .into(),
-        );
-    }
-    Ok(Value::Array(
-        results
-            .iter()
-            .map(|q| {
-                let mut out = Map::new();
-                for field in QUOTE_FIELDS {
-                    if let Some(v) = q.get(*field).filter(|v| !v.is_null()) {
-                        out.insert((*field).to_owned(), v.clone());
-                    }
-                }
-                Value::Object(out)
-            })
-            .collect(),
-    ))
-}
-
-fn chart(body: &Value) -> Result<Value, String> {
-    if let Some(e) = provider_error(body, "chart") {
-        return Err(format!("yahoo_finance chart: {e}"));
-    }
-    let result = body
-        .pointer("/chart/result/0")
-        .ok_or("yahoo_finance chart: the answer has no chart.result")?;
-    let meta = result.get("meta").cloned().unwrap_or(Value::Null);
-    let times = result
-        .get("timestamp")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let quote = result
-        .pointer("/indicators/quote/0")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let series = |name: &str| {
-        quote
-            .get(name)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    };
-    let (open, high, low, close, volume) = (
-        series("open"),
-        series("high"),
-        series("low"),
-        series("close"),
-        series("volume"),
-    );
-    let rows: Vec<Value> = times
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let date = t
-                .as_i64()
-                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-                .map(|d| d.format("%Y-%m-%dT%H:%MZ").to_string());
-            json!({
-                "time": date,
-                "open": open.get(i),
-                "high": high.get(i),
-                "low": low.get(i),
-                "close": close.get(i),
-                "volume": volume.get(i),
-            })
-        })
-        .collect();
-    let pick = |k: &str| meta.get(k).cloned().unwrap_or(Value::Null);
-    Ok(json!({
-        "symbol": pick("symbol"),
-        "currency": pick("currency"),
-        "exchange": pick("exchangeName"),
-        "regular_market_price": pick("regularMarketPrice"),
-        "bars": rows,
-    }))
-}
-
-fn symbols(body: &Value) -> Result<Value, String> {
-    let quotes = body
-        .get("quotes")
-        .and_then(Value::as_array)
-        .ok_or("yahoo_finance search: the answer has no quotes")?;
-    Ok(Value::Array(
-        quotes
-            .iter()
-            .map(|q| {
-                let pick = |k: &str| q.get(k).cloned().unwrap_or(Value::Null);
-                json!({
-                    "symbol": pick("symbol"),
-                    "name": q.get("longname").or_else(|| q.get("shortname")).cloned().unwrap_or(Value::Null),
-                    "type": pick("quoteType"),
-                    "exchange": pick("exchDisp"),
-                })
-            })
-            .collect(),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -505,18 +213,5 @@ mod tests {
                 .to_string()
                 .contains("1 to 20")
         );
-    }
-
-    #[test]
-    fn chart_bars_have_dates_and_prices() {
-        let body = json!({"chart": {"result": [{"meta": {"symbol": "AAPL", "currency": "USD"},
-            "timestamp": [1700000000, 1700086400],
-            "indicators": {"quote": [{"open": [1.0, 2.0], "high": [1.5, 2.5], "low": [0.5, 1.5], "close": [1.2, 2.2], "volume": [100, 200]}]}}], "error": null}});
-        let result = chart(&body).unwrap();
-        assert_eq!(result["symbol"], "AAPL");
-        assert_eq!(result["bars"][1]["close"], 2.2);
-        assert_eq!(result["bars"][0]["time"], "2023-11-14T22:13Z");
-        let failed = json!({"chart": {"result": null, "error": {"code": "Not Found", "description": "No data found, symbol may be delisted"}}});
-        assert!(chart(&failed).unwrap_err().contains("delisted"));
     }
 }

@@ -3,11 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput, WorkspaceAccess};
+use super::{Tool, ToolContext, ToolError, ToolOutput, TypedTool, WorkspaceAccess};
 use crate::workspace::{run_command, CommandOutcome};
 
 /// The timeout when the call gives none, milliseconds (the manifest's default).
@@ -29,58 +28,50 @@ struct Args {
 
 struct Shell;
 
-impl Tool for Shell {
-    fn name(&self) -> &'static str {
-        "shell"
-    }
+impl TypedTool for Shell {
+    const NAME: &'static str = "shell";
+    type Args = Args;
 
     fn workspace_access(&self) -> WorkspaceAccess {
         WorkspaceAccess::Commands
     }
 
-    fn call<'a>(
-        &'a self,
-        ctx: &'a ToolContext,
-        args: Value,
-    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(async move {
-            let args: Args = parse_args(args)?;
-            if args.command.trim().is_empty() {
-                return Err(ToolError::InvalidArguments(
-                    "command is empty: give the shell command to run".into(),
-                ));
-            }
-            let settings = &ctx.settings.workspace;
-            let timeout_ms = args
-                .timeout
-                .map_or(DEFAULT_TIMEOUT_MS, |ms| {
-                    u64::try_from(ms.max(1)).unwrap_or(1)
-                })
-                .min(settings.max_shell_timeout_ms);
-            let spec = ctx.command(args.command, Duration::from_millis(timeout_ms))?;
-            let outcome = run_command(spec, &ctx.cancel).await.map_err(|e| {
-                ToolError::Failed(format!(
-                    "the command could not be started: {}",
-                    ctx.workspace.to_agent_view(&e.to_string())
-                ))
-            })?;
-            if outcome.cancelled {
-                return Err(ToolError::Cancelled);
-            }
-            let text = report(&outcome, timeout_ms);
-            if outcome.timed_out || outcome.exit_code != Some(0) {
-                return Err(ToolError::Failed(text));
-            }
-            Ok(ToolOutput {
-                text,
-                images: Vec::new(),
-                data: Some(json!({
-                    "exit_code": outcome.exit_code,
-                    "total_chars": outcome.total_chars,
-                    "truncated": outcome.truncated,
-                    "duration_ms": u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
-                })),
+    async fn run(&self, ctx: &ToolContext, args: Args) -> Result<ToolOutput, ToolError> {
+        if args.command.trim().is_empty() {
+            return Err(ToolError::InvalidArguments(
+                "command is empty: give the shell command to run".into(),
+            ));
+        }
+        let settings = &ctx.settings.workspace;
+        let timeout_ms = args
+            .timeout
+            .map_or(DEFAULT_TIMEOUT_MS, |ms| {
+                u64::try_from(ms.max(1)).unwrap_or(1)
             })
+            .min(settings.max_shell_timeout_ms);
+        let spec = ctx.command(args.command, Duration::from_millis(timeout_ms))?;
+        let outcome = run_command(spec, &ctx.cancel).await.map_err(|e| {
+            ToolError::Failed(format!(
+                "the command could not be started: {}",
+                ctx.workspace.to_agent_view(&e.to_string())
+            ))
+        })?;
+        if outcome.cancelled {
+            return Err(ToolError::Cancelled);
+        }
+        let text = report(&outcome, timeout_ms);
+        if outcome.timed_out || outcome.exit_code != Some(0) {
+            return Err(ToolError::Failed(text));
+        }
+        Ok(ToolOutput {
+            text,
+            images: Vec::new(),
+            data: Some(json!({
+                "exit_code": outcome.exit_code,
+                "total_chars": outcome.total_chars,
+                "truncated": outcome.truncated,
+                "duration_ms": u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
+            })),
         })
     }
 }

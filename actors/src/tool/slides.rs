@@ -21,14 +21,13 @@ mod zip;
 
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use base64::Engine;
 
-use super::files::{blocking, replace_file};
-use super::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
+use super::file_io::{blocking, replace_file};
+use super::{Tool, ToolContext, ToolError, ToolOutput, TypedTool};
 use crate::workspace::uploads::size_display;
 use crate::workspace::Workspace;
 
@@ -61,127 +60,118 @@ struct Converted {
     warnings: Vec<String>,
 }
 
-impl Tool for SlidesGenerator {
-    fn name(&self) -> &'static str {
-        "slides_generator"
-    }
+impl TypedTool for SlidesGenerator {
+    const NAME: &'static str = "slides_generator";
+    type Args = Args;
 
-    fn call<'a>(
-        &'a self,
-        ctx: &'a ToolContext,
-        args: Value,
-    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(async move {
-            let args: Args = parse_args(args)?;
-            let workspace = ctx.workspace.clone();
-            let (html, base, stem) = match (args.file_path, args.content) {
-                (Some(_), Some(_)) => {
-                    return Err(ToolError::InvalidArguments(
-                        "give either file_path or content, not both".into(),
-                    ))
-                }
-                (Some(path), None) => {
-                    let workspace = workspace.clone();
-                    blocking(move || read_html(&workspace, &path)).await?
-                }
-                (None, Some(content)) => (content, crate::workspace::MOUNT.to_owned(), None),
-                (None, None) => {
-                    return Err(ToolError::InvalidArguments(
-                        "give file_path (an HTML file in the workspace) or content (the HTML)"
-                            .into(),
-                    ))
-                }
-            };
-            // The page read; with a browser to lay it out, its images read now (the browser
-            // needs them to size them, and the deck takes them from here too).
-            let browser = ctx.web.browsers.available();
-            let (reader, page_base, page) = (workspace.clone(), base.clone(), html.clone());
-            let (mut document, images) = blocking(move || {
-                let document = parse(&page).map_err(ToolError::Failed)?;
-                let images = if browser {
-                    read_images(&document, &|source| load_image(&reader, &page_base, source))
-                } else {
-                    Vec::new()
-                };
-                Ok((document, images))
-            })
-            .await?;
-            let mut measured = None;
-            let mut layout_note = None;
-            if browser {
-                match measure(ctx, &html, &mut document, &images).await {
-                    Ok(m) => measured = Some(m),
-                    Err(e) => {
-                        layout_note = Some(format!(
-                            "Chromium could not lay the page out ({e}): positions are estimated"
-                        ))
-                    }
-                }
+    async fn run(&self, ctx: &ToolContext, args: Args) -> Result<ToolOutput, ToolError> {
+        let workspace = ctx.workspace.clone();
+        let (html, base, stem) = match (args.file_path, args.content) {
+            (Some(_), Some(_)) => {
+                return Err(ToolError::InvalidArguments(
+                    "give either file_path or content, not both".into(),
+                ))
             }
-            let converter = workspace.clone();
-            let mut converted = blocking(move || {
-                let load = |source: &str| match images.iter().find(|(s, _)| s == source) {
-                    Some((_, bytes)) => Ok(bytes.clone()),
-                    None => load_image(&converter, &base, source),
-                };
-                convert(document, &load, measured).map_err(ToolError::Failed)
-            })
-            .await?;
-            converted.warnings.extend(layout_note);
-
-            let name = stem
-                .or_else(|| converted.title.as_deref().map(slug))
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "presentation".to_owned());
-            let agent_path = format!("{}/output/{name}.pptx", crate::workspace::MOUNT);
-            let bytes = converted.pptx.len() as u64;
-            let (writer, target, data) = (workspace.clone(), agent_path.clone(), converted.pptx);
-            blocking(move || replace_file(&writer, &target, &data).map(drop)).await?;
-
-            let count = converted.outline.len();
-            let (width, height) = converted.size;
-            let shape = if (width / height - 16.0 / 9.0).abs() < 0.01 {
-                "16:9".to_owned()
+            (Some(path), None) => {
+                let workspace = workspace.clone();
+                blocking(move || read_html(&workspace, &path)).await?
+            }
+            (None, Some(content)) => (content, crate::workspace::MOUNT.to_owned(), None),
+            (None, None) => {
+                return Err(ToolError::InvalidArguments(
+                    "give file_path (an HTML file in the workspace) or content (the HTML)".into(),
+                ))
+            }
+        };
+        // The page read; with a browser to lay it out, its images read now (the browser
+        // needs them to size them, and the deck takes them from here too).
+        let browser = ctx.web.browsers.available();
+        let (reader, page_base, page) = (workspace.clone(), base.clone(), html.clone());
+        let (mut document, images) = blocking(move || {
+            let document = parse(&page).map_err(ToolError::Failed)?;
+            let images = if browser {
+                read_images(&document, &|source| load_image(&reader, &page_base, source))
             } else {
-                format!("{width} x {height} px")
+                Vec::new()
             };
-            let mut text = format!(
-                "Created {agent_path}: {count} slide{} ({shape}), {}.",
-                if count == 1 { "" } else { "s" },
-                size_display(bytes)
-            );
-            for (i, slide) in converted.outline.iter().enumerate() {
-                let title = if slide.title.is_empty() {
-                    "(no title)"
-                } else {
-                    &slide.title
-                };
-                text.push_str(&format!("\n{}. {title}", i + 1));
-                if !slide.bullets.is_empty() {
-                    text.push_str(&format!(
-                        " ({} point{})",
-                        slide.bullets.len(),
-                        if slide.bullets.len() == 1 { "" } else { "s" }
-                    ));
+            Ok((document, images))
+        })
+        .await?;
+        let mut measured = None;
+        let mut layout_note = None;
+        if browser {
+            match measure(ctx, &html, &mut document, &images).await {
+                Ok(m) => measured = Some(m),
+                Err(e) => {
+                    layout_note = Some(format!(
+                        "Chromium could not lay the page out ({e}): positions are estimated"
+                    ))
                 }
             }
-            if !converted.warnings.is_empty() {
-                text.push_str("\nNot carried over:");
-                for warning in &converted.warnings {
-                    text.push_str(&format!("\n- {warning}"));
-                }
+        }
+        let converter = workspace.clone();
+        let mut converted = blocking(move || {
+            let load = |source: &str| match images.iter().find(|(s, _)| s == source) {
+                Some((_, bytes)) => Ok(bytes.clone()),
+                None => load_image(&converter, &base, source),
+            };
+            convert(document, &load, measured).map_err(ToolError::Failed)
+        })
+        .await?;
+        converted.warnings.extend(layout_note);
+
+        let name = stem
+            .or_else(|| converted.title.as_deref().map(slug))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "presentation".to_owned());
+        let agent_path = format!("{}/output/{name}.pptx", crate::workspace::MOUNT);
+        let bytes = converted.pptx.len() as u64;
+        let (writer, target, data) = (workspace.clone(), agent_path.clone(), converted.pptx);
+        blocking(move || replace_file(&writer, &target, &data).map(drop)).await?;
+
+        let count = converted.outline.len();
+        let (width, height) = converted.size;
+        let shape = if (width / height - 16.0 / 9.0).abs() < 0.01 {
+            "16:9".to_owned()
+        } else {
+            format!("{width} x {height} px")
+        };
+        let mut text = format!(
+            "Created {agent_path}: {count} slide{} ({shape}), {}.",
+            if count == 1 { "" } else { "s" },
+            size_display(bytes)
+        );
+        for (i, slide) in converted.outline.iter().enumerate() {
+            let title = if slide.title.is_empty() {
+                "(no title)"
+            } else {
+                &slide.title
+            };
+            text.push_str(&format!("\n{}. {title}", i + 1));
+            if !slide.bullets.is_empty() {
+                text.push_str(&format!(
+                    " ({} point{})",
+                    slide.bullets.len(),
+                    if slide.bullets.len() == 1 { "" } else { "s" }
+                ));
             }
-            Ok(ToolOutput {
-                text,
-                images: Vec::new(),
-                data: Some(json!({
-                    "file": agent_path,
-                    "bytes": bytes,
-                    "slides": count,
-                    "warnings": converted.warnings,
-                    "ppt_slides": converted.outline,
-                })),
-            })
+        }
+        if !converted.warnings.is_empty() {
+            text.push_str("\nNot carried over:");
+            for warning in &converted.warnings {
+                text.push_str(&format!("\n- {warning}"));
+            }
+        }
+        Ok(ToolOutput {
+            text,
+            images: Vec::new(),
+            data: Some(json!({
+                "file": agent_path,
+                "bytes": bytes,
+                "slides": count,
+                "warnings": converted.warnings,
+                "ppt_slides": converted.outline,
+            })),
         })
     }
 }
@@ -272,7 +262,7 @@ async fn measure(
     let answer = ctx
         .web
         .browsers
-        .render(&ctx.session, html, width, &urls, MEASURE)
+        .render(&ctx.resources.browser, html, width, &urls, MEASURE)
         .await?;
     if document.tailwind && answer["tailwind"] != Value::Bool(true) {
         // The page's Tailwind script did not load (no network): the browser's layout would
@@ -363,7 +353,7 @@ fn read_limited(
     agent_path: &str,
     limit: u64,
 ) -> Result<(Vec<u8>, String), ToolError> {
-    super::files::read_limited(workspace, agent_path, limit, |shown, size| {
+    super::file_io::read_limited(workspace, agent_path, limit, |shown, size| {
         format!(
             "{shown} is {}, over the {} a deck takes",
             size_display(size),

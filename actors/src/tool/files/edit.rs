@@ -2,15 +2,14 @@
 
 use std::io::{Read, Seek, SeekFrom, Write};
 
-use futures::future::BoxFuture;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::{blocking, io_failure, path_error, was_read};
-use crate::tool::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
+use crate::tool::file_io::{blocking, io_failure, path_error};
+use crate::tool::{ToolContext, ToolError, ToolOutput, TypedTool};
 
 #[derive(Debug, Deserialize)]
-struct Args {
+pub(super) struct Args {
     file_path: String,
     old_string: String,
     new_string: String,
@@ -20,21 +19,13 @@ struct Args {
 
 pub(super) struct EditFile;
 
-impl Tool for EditFile {
-    fn name(&self) -> &'static str {
-        "edit_file"
-    }
+impl TypedTool for EditFile {
+    const NAME: &'static str = "edit_file";
+    type Args = Args;
 
-    fn call<'a>(
-        &'a self,
-        ctx: &'a ToolContext,
-        args: Value,
-    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(async move {
-            let args: Args = parse_args(args)?;
-            let ctx = ctx.clone();
-            blocking(move || edit(&ctx, &args)).await
-        })
+    async fn run(&self, ctx: &ToolContext, args: Args) -> Result<ToolOutput, ToolError> {
+        let ctx = ctx.clone();
+        blocking(move || edit(&ctx, &args)).await
     }
 }
 
@@ -57,7 +48,7 @@ fn edit(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
     let ws = &ctx.workspace;
     let opened = ws.open_existing_rw(&args.file_path).map_err(path_error)?;
     let (mut file, shown) = (opened.file, opened.shown);
-    if !was_read(ctx, &opened.relative) {
+    if !ctx.resources.was_read(&opened.relative) {
         return Err(ToolError::Failed(format!(
             "{shown} has not been read in this session: read it with read_file first, then edit \
              it"

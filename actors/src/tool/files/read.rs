@@ -3,14 +3,12 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use futures::future::BoxFuture;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::{blocking, io_failure, mark_read, path_error};
-use crate::tool::{
-    parse_args, Tool, ToolContext, ToolError, ToolImage, ToolOutput, WorkspaceAccess,
-};
+use crate::tool::file_io::{base64, blocking, io_failure, path_error};
+use crate::tool::media::asr;
+use crate::tool::{ToolContext, ToolError, ToolImage, ToolOutput, TypedTool, WorkspaceAccess};
 
 /// Lines returned when the call gives no `limit`.
 const DEFAULT_LIMIT: usize = 100;
@@ -22,7 +20,7 @@ const MAX_IMAGE_BYTES: u64 = 10 * 1024 * 1024;
 const SNIFF_BYTES: usize = 8 * 1024;
 
 #[derive(Debug, Deserialize)]
-struct Args {
+pub(super) struct Args {
     file_path: String,
     offset: Option<i64>,
     limit: Option<i64>,
@@ -30,31 +28,23 @@ struct Args {
 
 pub(super) struct ReadFile;
 
-impl Tool for ReadFile {
-    fn name(&self) -> &'static str {
-        "read_file"
-    }
+impl TypedTool for ReadFile {
+    const NAME: &'static str = "read_file";
+    type Args = Args;
 
     fn workspace_access(&self) -> WorkspaceAccess {
         WorkspaceAccess::Read
     }
 
-    fn call<'a>(
-        &'a self,
-        ctx: &'a ToolContext,
-        args: Value,
-    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(async move {
-            let args: Args = parse_args(args)?;
-            // An audio file reads as its transcript when a speech recognition endpoint is set.
-            if crate::tool::media::is_audio(&args.file_path) {
-                if let Some(asr) = ctx.web.media().asr {
-                    return crate::tool::media::transcribe(ctx, &args.file_path, asr).await;
-                }
+    async fn run(&self, ctx: &ToolContext, args: Args) -> Result<ToolOutput, ToolError> {
+        // An audio file reads as its transcript when a speech recognition endpoint is set.
+        if asr::is_audio(&args.file_path) {
+            if let Some(endpoint) = ctx.web.media().asr {
+                return asr::transcribe(ctx, &args.file_path, endpoint).await;
             }
-            let ctx = ctx.clone();
-            blocking(move || read(&ctx, &args)).await
-        })
+        }
+        let ctx = ctx.clone();
+        blocking(move || read(&ctx, &args)).await
     }
 }
 
@@ -76,7 +66,7 @@ fn read(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
     let (file, shown, relative) = (opened.file, opened.shown, opened.relative);
     let size = opened.stat.len;
     if size == 0 {
-        mark_read(ctx, relative);
+        ctx.resources.mark_read(relative);
         return Ok(ToolOutput::text(format!(
             "<system-reminder>The file {shown} exists but is empty.</system-reminder>"
         )));
@@ -88,7 +78,7 @@ fn read(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
         .map_err(|e| io_failure("read", &shown, &e))?;
     let output = if let Some(mime) = image_mime(head, &relative) {
         image(reader, size, mime, &shown)?
-    } else if looks_binary(head) && crate::tool::media::is_audio(&shown) {
+    } else if looks_binary(head) && asr::is_audio(&shown) {
         return Err(ToolError::Failed(format!(
             "{shown} is an audio file: its transcript needs a speech recognition endpoint, and \
              none is configured (set media.asr in the configuration or the console's Settings)"
@@ -103,7 +93,7 @@ fn read(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
     } else {
         text(reader, first, limit, &shown)?
     };
-    mark_read(ctx, relative);
+    ctx.resources.mark_read(relative);
     Ok(output)
 }
 
@@ -252,28 +242,6 @@ fn binary_kind(path: &Path) -> &'static str {
         }
         _ => "",
     }
-}
-
-/// Standard base64 with padding.
-pub(crate) fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 0x3F) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

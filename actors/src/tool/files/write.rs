@@ -2,15 +2,14 @@
 
 use std::io::{Seek, SeekFrom, Write};
 
-use futures::future::BoxFuture;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::{blocking, io_failure, mark_read, path_error, was_read};
-use crate::tool::{parse_args, Tool, ToolContext, ToolError, ToolOutput};
+use crate::tool::file_io::{blocking, io_failure, path_error};
+use crate::tool::{ToolContext, ToolError, ToolOutput, TypedTool};
 
 #[derive(Debug, Deserialize)]
-struct Args {
+pub(super) struct Args {
     file_path: String,
     content: String,
     #[serde(default)]
@@ -19,21 +18,13 @@ struct Args {
 
 pub(super) struct WriteFile;
 
-impl Tool for WriteFile {
-    fn name(&self) -> &'static str {
-        "write_file"
-    }
+impl TypedTool for WriteFile {
+    const NAME: &'static str = "write_file";
+    type Args = Args;
 
-    fn call<'a>(
-        &'a self,
-        ctx: &'a ToolContext,
-        args: Value,
-    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(async move {
-            let args: Args = parse_args(args)?;
-            let ctx = ctx.clone();
-            blocking(move || write(&ctx, &args)).await
-        })
+    async fn run(&self, ctx: &ToolContext, args: Args) -> Result<ToolOutput, ToolError> {
+        let ctx = ctx.clone();
+        blocking(move || write(&ctx, &args)).await
     }
 }
 
@@ -44,7 +35,7 @@ fn write(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
     let (mut file, shown) = (opened.file, opened.shown);
     // The manifest promises the model this: an existing file is only replaced or extended once
     // it has been read, so nothing is overwritten unseen.
-    if !opened.created && !was_read(ctx, &opened.relative) {
+    if !opened.created && !ctx.resources.was_read(&opened.relative) {
         return Err(ToolError::Failed(format!(
             "{shown} already exists and has not been read in this session. Read it with \
              read_file first, then write it again (or write to a new path)"
@@ -62,7 +53,7 @@ fn write(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
         .metadata()
         .map_err(|e| io_failure("inspect", &shown, &e))?
         .len();
-    mark_read(ctx, opened.relative);
+    ctx.resources.mark_read(opened.relative);
 
     let written = args.content.len();
     let text = if args.append {

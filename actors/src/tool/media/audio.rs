@@ -1,8 +1,6 @@
 //! What an audio file says about itself: its format, and its duration when the header tells
 //! it (WAV, FLAC) or the frames do (MP3: a Xing/Info header, else the constant bit rate).
 
-use serde_json::{json, Value};
-
 /// An audio file's format and duration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AudioFacts {
@@ -157,26 +155,6 @@ fn mp3_duration(bytes: &[u8]) -> Option<f64> {
     (bitrate > 0).then(|| (bytes.len() - at) as f64 * 8.0 / (f64::from(bitrate) * 1000.0))
 }
 
-/// The voices of `espeak-ng --voices`: `Pty Language Age/Gender VoiceName File Other`.
-pub fn espeak_voice_table(table: &str) -> Vec<Value> {
-    table
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let columns: Vec<&str> = line.split_whitespace().collect();
-            let [_, language, gender, name, ..] = columns.as_slice() else {
-                return None;
-            };
-            Some(json!({
-                "voice_id": language,
-                "name": name.replace('_', " "),
-                "language": language,
-                "description": format!("espeak-ng voice, {}", gender.trim_start_matches("--/")),
-            }))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,14 +198,5 @@ mod tests {
         let d = facts.duration_s.unwrap();
         assert!((d - 0.2606).abs() < 0.01, "{d}");
         assert_eq!(super::facts(b"not audio at all").format, "audio");
-    }
-
-    #[test]
-    fn espeak_voices_are_read_from_its_table() {
-        let table = "Pty Language       Age/Gender VoiceName          File                 Other Languages\n 5  af              --/M      Afrikaans          gmw/af\n 2  en-us           --/M      English_(America)  gmw/en-US            (en 3)\n";
-        let voices = espeak_voice_table(table);
-        assert_eq!(voices.len(), 2);
-        assert_eq!(voices[1]["voice_id"], "en-us");
-        assert_eq!(voices[1]["name"], "English (America)");
     }
 }

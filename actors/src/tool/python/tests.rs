@@ -1,5 +1,6 @@
 use super::*;
 use crate::tool::test_support::context_in;
+use crate::SessionKey;
 
 async fn run(ctx: &ToolContext, code: &str) -> ToolOutput {
     IPython
@@ -15,7 +16,6 @@ async fn variables_and_imports_persist_and_the_last_value_is_shown() {
     run(&ctx, "import math\nx = 41").await;
     let out = run(&ctx, "print('hello')\nmath.floor(x + 1.5)").await;
     assert_eq!(out.text, "hello\nOut: 42");
-    ctx.kernels.stop(&ctx.session);
 }
 
 #[tokio::test]
@@ -37,7 +37,6 @@ async fn restart_resets_the_state() {
         "{}",
         out.text
     );
-    ctx.kernels.stop(&ctx.session);
 }
 
 #[tokio::test]
@@ -57,7 +56,6 @@ async fn errors_come_back_as_the_cells_traceback_and_stderr_is_kept_apart() {
         out.text
     );
     assert_eq!(out.data.unwrap()["error"], true);
-    ctx.kernels.stop(&ctx.session);
 }
 
 #[tokio::test]
@@ -67,7 +65,6 @@ async fn bang_lines_run_in_the_shell_in_the_workspace() {
     std::fs::write(ctx.workspace.root().join("output/seen.txt"), "x").unwrap();
     let out = run(&ctx, "!ls output\n!echo done").await;
     assert_eq!(out.text, "seen.txt\ndone");
-    ctx.kernels.stop(&ctx.session);
 }
 
 #[tokio::test]
@@ -81,7 +78,6 @@ async fn a_runaway_cell_is_interrupted_and_the_state_survives() {
     assert!(out.text.contains("KeyboardInterrupt"), "{}", out.text);
     let after = run(&ctx, "kept").await;
     assert_eq!(after.text, "Out: 'still here'");
-    ctx.kernels.stop(&ctx.session);
 }
 
 #[tokio::test]
@@ -96,7 +92,6 @@ async fn long_output_is_cut_with_a_notice() {
         &out.text[out.text.len() - 100..]
     );
     assert!(out.text.chars().count() < 10_200);
-    ctx.kernels.stop(&ctx.session);
 }
 
 #[tokio::test]
@@ -105,13 +100,13 @@ async fn sessions_have_their_own_interpreters() {
     let a = context_in(dir.path()).await;
     let mut b = a.clone();
     b.session = SessionKey::new("local", "other");
+    b.resources = Arc::default();
     run(&a, "mine = 1").await;
     let out = run(&b, "mine").await;
     assert!(out.text.contains("NameError"), "{}", out.text);
-    assert_eq!(a.kernels.count(), 2);
-    a.kernels.stop(&a.session);
-    a.kernels.stop(&b.session);
-    assert_eq!(a.kernels.count(), 0);
+    assert!(a.resources.kernel.lock().await.is_some());
+    assert!(b.resources.kernel.lock().await.is_some());
+    assert_eq!(run(&a, "mine").await.text, "Out: 1");
 }
 
 #[tokio::test]
@@ -133,7 +128,6 @@ async fn a_matplotlib_figure_is_saved_under_output_and_returned_as_an_image() {
     assert!(image.path.ends_with(".png"));
     assert!(image.data_base64.starts_with("iVBORw0KGgo"), "a PNG");
     assert!(out.text.contains(&image.path), "{}", out.text);
-    ctx.kernels.stop(&ctx.session);
 }
 
 #[tokio::test]
@@ -147,7 +141,6 @@ async fn a_pil_image_as_the_cells_value_is_saved_and_returned() {
     .await;
     assert_eq!(out.images.len(), 1, "{}", out.text);
     assert!(out.images[0].data_base64.starts_with("iVBORw0KGgo"));
-    ctx.kernels.stop(&ctx.session);
 }
 
 #[tokio::test]
@@ -185,7 +178,6 @@ async fn a_flood_written_past_the_kernels_streams_is_bounded_and_the_kernel_keep
     }
     let again = run(&ctx, "1 + 1").await;
     assert_eq!(again.text, "Out: 2");
-    ctx.kernels.stop(&ctx.session);
 }
 
 #[tokio::test]
@@ -198,7 +190,6 @@ async fn output_written_to_the_descriptors_by_programs_is_part_of_the_cell() {
     )
     .await;
     assert_eq!(out.text, "first\nfrom a program\nOut: 0");
-    ctx.kernels.stop(&ctx.session);
 }
 
 #[tokio::test]
@@ -221,5 +212,4 @@ async fn a_timed_out_cell_leaves_no_process_it_started_running() {
     .await;
     assert_eq!(left.text, "Out: []");
     assert_eq!(run(&ctx, "kept").await.text, "Out: 1");
-    ctx.kernels.stop(&ctx.session);
 }

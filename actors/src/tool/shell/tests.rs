@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use serde_json::Value;
+
 use super::*;
 use crate::tool::test_support::context_in;
 

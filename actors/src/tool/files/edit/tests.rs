@@ -1,10 +1,11 @@
 use std::fs;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::*;
 use crate::tool::files::read::ReadFile;
 use crate::tool::test_support::context_in;
+use crate::tool::Tool;
 
 async fn call(ctx: &ToolContext, args: Value) -> Result<ToolOutput, ToolError> {
     EditFile.call(ctx, args).await

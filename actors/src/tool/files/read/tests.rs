@@ -1,9 +1,10 @@
 use std::fs;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::*;
 use crate::tool::test_support::context_in;
+use crate::tool::Tool;
 
 async fn call(ctx: &ToolContext, args: Value) -> Result<ToolOutput, ToolError> {
     ReadFile.call(ctx, args).await
@@ -174,7 +175,7 @@ async fn other_binary_files_are_refused_as_not_readable_as_text_yet() {
         ),
         "{message}"
     );
-    assert!(ctx.files_read.lock().unwrap().is_empty());
+    assert!(ctx.resources.files_read().is_empty());
 }
 
 #[tokio::test]
@@ -183,7 +184,7 @@ async fn a_successful_read_is_recorded_by_its_path_in_the_workspace() {
     let ctx = context_in(dir.path()).await;
     write_lines(&ctx, "seen.txt", 1);
     call(&ctx, json!({"file_path": "seen.txt"})).await.unwrap();
-    let seen = ctx.files_read.lock().unwrap().clone();
+    let seen = ctx.resources.files_read();
     assert_eq!(seen, [std::path::PathBuf::from("seen.txt")].into());
 }
 
@@ -234,23 +235,6 @@ async fn a_missing_file_is_an_error_that_says_where_to_look() {
                 .into()
         )
     );
-}
-
-#[test]
-fn base64_matches_the_rfc_4648_vectors() {
-    let cases = [
-        ("", ""),
-        ("f", "Zg=="),
-        ("fo", "Zm8="),
-        ("foo", "Zm9v"),
-        ("foob", "Zm9vYg=="),
-        ("fooba", "Zm9vYmE="),
-        ("foobar", "Zm9vYmFy"),
-    ];
-    for (plain, encoded) in cases {
-        assert_eq!(base64(plain.as_bytes()), encoded);
-    }
-    assert_eq!(base64(&[0xff, 0xfe, 0xfd]), "//79");
 }
 
 #[tokio::test]

@@ -1,10 +1,11 @@
 use std::fs;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::*;
 use crate::tool::files::read::ReadFile;
 use crate::tool::test_support::context_in;
+use crate::tool::Tool;
 
 async fn call(ctx: &ToolContext, args: Value) -> Result<ToolOutput, ToolError> {
     WriteFile.call(ctx, args).await
@@ -27,10 +28,8 @@ async fn writing_creates_parent_folders_and_reports_bytes_and_path() {
     let host = ctx.workspace.root().join("output/site/index.html");
     assert_eq!(fs::read_to_string(&host).unwrap(), "<p>hi</p>");
     assert!(ctx
-        .files_read
-        .lock()
-        .unwrap()
-        .contains(std::path::Path::new("output/site/index.html")));
+        .resources
+        .was_read(std::path::Path::new("output/site/index.html")));
 }
 
 #[tokio::test]
@@ -103,7 +102,7 @@ async fn paths_leading_outside_the_workspace_are_refused_and_nothing_outside_cha
     std::os::unix::fs::symlink(dir.path(), root.join("dir-link")).unwrap();
     fs::hard_link(&secret, root.join("hard-link")).unwrap();
     // Even a path the model has "read" is checked again.
-    ctx.files_read.lock().unwrap().insert("hard-link".into());
+    ctx.resources.mark_read("hard-link".into());
     for path in [
         "/etc/okcvm-test",
         "/mnt/okcomputer/../escaped.txt",

@@ -15,18 +15,20 @@ use tokio::net::unix::pipe;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::sync::lock;
+
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Value, String>>>>>;
 
 /// An event from the browser.
 #[derive(Debug, Clone)]
-pub(super) struct Event {
+pub(crate) struct Event {
     /// The target session it came from (`None` for the browser itself).
     pub session: Option<String>,
     pub method: String,
     pub params: Value,
 }
 
-pub(super) struct Cdp {
+pub(crate) struct Cdp {
     out: mpsc::UnboundedSender<String>,
     pending: Pending,
     next: AtomicU64,
@@ -80,7 +82,7 @@ impl Cdp {
                             .to_owned()),
                         None => Ok(value.get("result").cloned().unwrap_or(Value::Null)),
                     };
-                    let waiter = reader_pending.lock().ok().and_then(|mut p| p.remove(&id));
+                    let waiter = lock(&reader_pending).remove(&id);
                     if let Some(waiter) = waiter {
                         let _ = waiter.send(answer);
                     }
@@ -96,10 +98,8 @@ impl Cdp {
                 }
             }
             reader_closed.cancel();
-            if let Ok(mut pending) = reader_pending.lock() {
-                for (_, waiter) in pending.drain() {
-                    let _ = waiter.send(Err("the browser went away".into()));
-                }
+            for (_, waiter) in lock(&reader_pending).drain() {
+                let _ = waiter.send(Err("the browser went away".into()));
             }
         });
         Arc::new(Self {
@@ -113,6 +113,14 @@ impl Cdp {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
+    }
+
+    /// Sends a command to the browser without waiting for an answer (its answer, matched to
+    /// no caller, is dropped).
+    pub fn send(&self, method: &str, params: Value) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let message = json!({"id": id, "method": method, "params": params});
+        let _ = self.out.send(message.to_string());
     }
 
     /// Sends a command (to a target session, or the browser) and waits for its answer.
@@ -132,10 +140,7 @@ impl Cdp {
             message["sessionId"] = json!(session);
         }
         let (tx, rx) = oneshot::channel();
-        self.pending
-            .lock()
-            .map_err(|_| "the browser connection failed")?
-            .insert(id, tx);
+        lock(&self.pending).insert(id, tx);
         self.out
             .send(message.to_string())
             .map_err(|_| "the browser went away".to_owned())?;
@@ -143,9 +148,7 @@ impl Cdp {
             Ok(Ok(answer)) => answer,
             Ok(Err(_)) => Err("the browser went away".into()),
             Err(_) => {
-                if let Ok(mut pending) = self.pending.lock() {
-                    pending.remove(&id);
-                }
+                lock(&self.pending).remove(&id);
                 Err(format!(
                     "the browser did not answer {method} within {} s",
                     timeout.as_secs()

@@ -2,20 +2,16 @@
 //! through the network guard and reads its HTML (no script runs); state, find and the scrolls
 //! work on that text, and click and input answer that they need a browser.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use scraper::{ElementRef, Html};
 
 use crate::net::NetGuard;
-use crate::SessionKey;
 
 /// Pixels of scrolling that move the view by one line of text.
 const PX_PER_LINE: i64 = 20;
 
 /// A fetched page: its readable text as lines, its links, and where the view is.
 #[derive(Debug, Clone)]
-pub(super) struct FetchedPage {
+pub(crate) struct FetchedPage {
     pub key: String,
     pub url: String,
     pub title: String,
@@ -26,70 +22,54 @@ pub(super) struct FetchedPage {
 }
 
 /// A session's fetched pages and which one is current.
-type Pages = (Vec<FetchedPage>, Option<usize>);
-
 #[derive(Default)]
 pub(super) struct FetchedPages {
-    sessions: Mutex<HashMap<SessionKey, Pages>>,
+    pages: Vec<FetchedPage>,
+    current: Option<usize>,
+}
+
+/// Fetches and reads a page through the guard.
+pub(super) async fn fetch(guard: &NetGuard, key: &str) -> Result<FetchedPage, String> {
+    let response = guard.get(key).await.map_err(|e| e.to_string())?;
+    if !response.status.is_success() {
+        return Err(format!("{key} answered {}", response.status));
+    }
+    let html = response.text();
+    Ok(read(&html, response.url.as_str(), key))
 }
 
 impl FetchedPages {
-    /// Fetches and reads a page, making it the session's current one.
-    pub async fn visit(
-        &self,
-        guard: &NetGuard,
-        session: &SessionKey,
-        key: &str,
-    ) -> Result<FetchedPage, String> {
-        let response = guard.get(key).await.map_err(|e| e.to_string())?;
-        if !response.status.is_success() {
-            return Err(format!("{key} answered {}", response.status));
-        }
-        let html = response.text();
-        let page = read(&html, response.url.as_str(), key);
-        let mut sessions = self.sessions.lock().map_err(|_| "page state poisoned")?;
-        let (pages, current) = sessions.entry(session.clone()).or_default();
-        match pages.iter().position(|p| p.key == key) {
+    /// Keeps `page` (in place of an earlier visit of the same key) as the current one.
+    pub fn show(&mut self, page: FetchedPage) {
+        match self.pages.iter().position(|p| p.key == page.key) {
             Some(i) => {
-                pages[i] = page.clone();
-                *current = Some(i);
+                self.pages[i] = page;
+                self.current = Some(i);
             }
             None => {
-                pages.push(page.clone());
-                *current = Some(pages.len() - 1);
+                self.pages.push(page);
+                self.current = Some(self.pages.len() - 1);
             }
         }
-        Ok(page)
     }
 
-    /// Drops a session's pages.
-    pub fn forget(&self, session: &SessionKey) {
-        if let Ok(mut sessions) = self.sessions.lock() {
-            sessions.remove(session);
-        }
-    }
-
-    /// The session's page named by `key`, else its current one.
-    pub fn page(&self, session: &SessionKey, key: Option<&str>) -> Option<FetchedPage> {
-        let sessions = self.sessions.lock().ok()?;
-        let (pages, current) = sessions.get(session)?;
-        key.and_then(|k| pages.iter().find(|p| p.key == k))
-            .or_else(|| current.and_then(|i| pages.get(i)))
+    /// The page named by `key`, else the current one.
+    pub fn page(&self, key: Option<&str>) -> Option<FetchedPage> {
+        key.and_then(|k| self.pages.iter().find(|p| p.key == k))
+            .or_else(|| self.current.and_then(|i| self.pages.get(i)))
             .cloned()
     }
 
     /// Moves the view of a page by `px` (down when positive); returns the page after.
-    pub fn scroll(&self, session: &SessionKey, key: Option<&str>, px: i64) -> Option<FetchedPage> {
-        let mut sessions = self.sessions.lock().ok()?;
-        let (pages, current) = sessions.get_mut(session)?;
+    pub fn scroll(&mut self, key: Option<&str>, px: i64) -> Option<FetchedPage> {
         let index = key
-            .and_then(|k| pages.iter().position(|p| p.key == k))
-            .or(*current)?;
-        let page = pages.get_mut(index)?;
+            .and_then(|k| self.pages.iter().position(|p| p.key == k))
+            .or(self.current)?;
+        let page = self.pages.get_mut(index)?;
         let lines = px / PX_PER_LINE;
         let top = (page.top as i64 + lines).clamp(0, page.lines.len().saturating_sub(1) as i64);
         page.top = top as usize;
-        *current = Some(index);
+        self.current = Some(index);
         Some(page.clone())
     }
 }
