@@ -175,7 +175,6 @@ pub async fn start(
         sites_dir,
         config_lock: tokio::sync::Mutex::new(()),
         isolation,
-        upload_locks: Default::default(),
     });
     let limits = EdgeLimits::new(&app.settings.server, edge::raise_fd_limit());
     let routes = crate::http::routes(app.clone(), addr);

@@ -66,6 +66,10 @@ pub enum SessionMsg {
     GetSnapshot {
         reply: RpcReplyPort<SessionSnapshot>,
     },
+    /// The lock an upload holds while its files arrive (see [`SessionHandle::upload_lock`]).
+    GetUploadLock {
+        reply: RpcReplyPort<UploadLock>,
+    },
     GetMessage {
         id: String,
         reply: RpcReplyPort<Option<MessageView>>,
@@ -169,8 +173,14 @@ pub struct SessionState {
     resources: Arc<SessionResources>,
     /// The workspace's disk quota and its last measured use.
     quota: Arc<crate::workspace::Quota>,
+    /// Held by an upload while its files arrive: one batch at a time, so the limits hold
+    /// exactly. The session does not hibernate while someone holds it.
+    uploads: UploadLock,
     last_activity: Instant,
 }
+
+/// The session's upload lock, handed to the upload in progress.
+pub type UploadLock = Arc<tokio::sync::Mutex<()>>;
 
 impl Actor for SessionActor {
     type Msg = SessionMsg;
@@ -220,6 +230,7 @@ impl Actor for SessionActor {
             workspace,
             resources: Arc::default(),
             quota,
+            uploads: UploadLock::default(),
             last_activity: Instant::now(),
         };
 
@@ -274,6 +285,10 @@ impl Actor for SessionActor {
             SessionMsg::GetSnapshot { reply } => {
                 state.last_activity = Instant::now();
                 let _ = reply.send(snapshot(state));
+            }
+            SessionMsg::GetUploadLock { reply } => {
+                state.last_activity = Instant::now();
+                let _ = reply.send(state.uploads.clone());
             }
             SessionMsg::GetMessage { id, reply } => {
                 state.last_activity = Instant::now();
@@ -386,6 +401,7 @@ impl Actor for SessionActor {
             SessionMsg::IdleCheck => {
                 let idle = state.running.is_none()
                     && state.busy.is_none()
+                    && Arc::strong_count(&state.uploads) == 1
                     && state.log.is_quiet()
                     && state.last_activity.elapsed()
                         >= state.services.settings.sessions.idle_hibernate();

@@ -44,33 +44,9 @@ pub struct App {
     pub sites_dir: PathBuf,
     /// Serialises `/api/config` changes (read, merge, store, apply).
     pub config_lock: tokio::sync::Mutex<()>,
-    /// One upload batch at a time per session.
-    pub upload_locks: KeyedLocks,
     /// What agent code runs in and what that isolates, decided at start (shown by the health
     /// check).
     pub isolation: okcvm_actors::workspace::IsolationReport,
-}
-
-/// A lock per session, created on demand and dropped when nobody holds it.
-#[derive(Default)]
-pub struct KeyedLocks {
-    locks: std::sync::Mutex<HashMap<SessionKey, std::sync::Weak<tokio::sync::Mutex<()>>>>,
-}
-
-impl KeyedLocks {
-    pub fn lock_for(&self, key: &SessionKey) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = match self.locks.lock() {
-            Ok(locks) => locks,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        locks.retain(|_, lock| lock.strong_count() > 0);
-        if let Some(lock) = locks.get(key).and_then(std::sync::Weak::upgrade) {
-            return lock;
-        }
-        let lock = Arc::new(tokio::sync::Mutex::new(()));
-        locks.insert(key.clone(), Arc::downgrade(&lock));
-        lock
-    }
 }
 
 /// A request about one session of one tenant.

@@ -69,6 +69,12 @@ impl SessionHandle {
         self.ask(|reply| SessionMsg::GetSnapshot { reply }).await
     }
 
+    /// The session's upload lock: an upload holds it while its files arrive, so batches of
+    /// one session take turns (and the session stays awake meanwhile).
+    pub async fn upload_lock(&self) -> Result<super::UploadLock, SessionError> {
+        self.ask(|reply| SessionMsg::GetUploadLock { reply }).await
+    }
+
     pub async fn message(&self, id: &str) -> Result<Option<MessageView>, SessionError> {
         self.ask(|reply| SessionMsg::GetMessage {
             id: id.to_string(),

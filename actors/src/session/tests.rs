@@ -1,6 +1,7 @@
 //! A session's resources (its Python interpreter, pages and citations) belong to it alone and
 //! go when it hibernates or its history is cleared.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -172,5 +173,34 @@ async fn a_session_sees_none_of_another_sessions_citations_pages_or_variables() 
         .await
         .unwrap();
     assert_eq!(kernel.text, "Out: 1");
+    runtime.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_upload_in_progress_holds_the_sessions_one_lock_and_keeps_it_awake() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = runtime(dir.path(), "http://127.0.0.1:9", 0.3).await;
+    let session = runtime
+        .session(SessionKey::new("local", "uploading"))
+        .unwrap();
+    let lock = session.upload_lock().await.unwrap();
+    let guard = lock.clone().lock_owned().await;
+    // A second upload of the same session waits for the first.
+    let second = session.upload_lock().await.unwrap();
+    assert!(Arc::ptr_eq(&lock, &second));
+    assert!(second.try_lock().is_err());
+    drop(second);
+    // Idle for several hibernation periods, but an upload is arriving: it stays up.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(runtime.live_sessions().await.unwrap(), 1);
+    assert!(Arc::ptr_eq(&lock, &session.upload_lock().await.unwrap()));
+
+    drop(guard);
+    drop(lock);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while runtime.live_sessions().await.unwrap() > 0 {
+        assert!(Instant::now() < deadline, "the session did not hibernate");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     runtime.shutdown().await;
 }

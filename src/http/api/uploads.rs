@@ -29,7 +29,7 @@ pub async fn list(ctx: SessionCtx) -> Result<Response, ApiError> {
 pub async fn upload(ctx: SessionCtx, form: FormData) -> Result<Response, ApiError> {
     let app = &ctx.app;
     // One batch at a time per session, so the limits hold exactly.
-    let lock = app.upload_locks.lock_for(&ctx.key);
+    let lock = app.runtime.session(ctx.key.clone())?.upload_lock().await?;
     let _guard = lock.lock().await;
     let root = app.runtime.workspace_dir(&ctx.key);
     tokio::fs::create_dir_all(&root)
