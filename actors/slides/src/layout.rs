@@ -15,24 +15,14 @@ use super::text::{self, Runs};
 const DEFAULT_SIZE: (f32, f32) = (1024.0, 576.0);
 
 /// Where a browser placed every element of each slide: `[x, y, width, height]` relative to
-/// the slide, by the element's place in document order inside it.
-pub(super) type Measured = Vec<Vec<[f32; 4]>>;
+/// the slide, by the element's place in document order inside it (see [`crate::browser`]).
+#[derive(Debug, Clone)]
+pub struct Measured(pub(crate) Vec<Vec<[f32; 4]>>);
 
-/// What a browser computed for one element: its box and its font and colours.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub(super) struct Computed {
-    pub rect: [f32; 4],
-    pub font_size: f32,
-    pub color: String,
-    pub weight: u16,
-    pub italic: bool,
-    pub family: String,
-    pub background: String,
-}
-
-/// The deck of a parsed document, with what could not be carried over. With `measured` (a
-/// browser's layout of the page), boxes go where the browser put them.
-pub(super) fn layout(
+/// The deck of a parsed document, with what could not be carried over (one sentence each,
+/// for the author). Images are read through `load`. With `measured` (a browser's layout of the
+/// page), boxes go where the browser put them.
+pub fn layout(
     document: Document,
     load: Loader<'_>,
     measured: Option<Measured>,
@@ -55,7 +45,7 @@ pub(super) fn layout(
         let mut layouter = Layouter {
             measured: measured
                 .as_ref()
-                .and_then(|m| m.get(i))
+                .and_then(|m| m.0.get(i))
                 .cloned()
                 .unwrap_or_default(),
             shapes: Vec::new(),

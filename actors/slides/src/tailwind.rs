@@ -122,7 +122,7 @@ fn spacing(value: &str) -> Option<String> {
 }
 
 /// A palette colour (`blue-500`, `white`, `[#123456]`), with an optional `/NN` opacity.
-pub(super) fn color(value: &str) -> Option<String> {
+pub(crate) fn color(value: &str) -> Option<String> {
     let (name, opacity) = match value.rsplit_once('/') {
         Some((name, o)) if !name.starts_with('[') || name.ends_with(']') => {
             let o = arbitrary(o).unwrap_or_else(|| o.to_owned());
@@ -153,7 +153,7 @@ pub(super) fn color(value: &str) -> Option<String> {
 }
 
 /// The declarations one class stands for (empty for classes that do not change a slide).
-pub(super) fn declarations(class: &str) -> Vec<Declaration> {
+pub(crate) fn declarations(class: &str) -> Vec<Declaration> {
     let mut class = class;
     while let Some((variant, rest)) = class.split_once(':') {
         if variant.starts_with('[') {

@@ -506,7 +506,7 @@ fn theme() -> String {
 }
 
 /// The .pptx package of `deck`.
-pub(super) fn write(deck: &Deck) -> Result<Vec<u8>, String> {
+pub(crate) fn write(deck: &Deck) -> Result<Vec<u8>, String> {
     let units = Units {
         emu_per_px: SLIDE_CX as f32 / deck.width.max(1.0),
     };
