@@ -144,3 +144,72 @@ fn adopt_element(element: &mut Element, boxes: &[Computed]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::css::Color;
+
+    fn computed(rect: [f32; 4], color: &str, background: &str) -> Value {
+        json!({"rect": rect, "font_size": 20.0, "color": color, "weight": 700, "italic": true,
+               "family": "\"Georgia\", serif", "background": background})
+    }
+
+    #[test]
+    fn the_answer_gives_boxes_by_document_order_and_the_computed_fonts_and_colours() {
+        let mut document =
+            crate::parse("<div class=\"ppt-slide\"><h1>Title</h1><p>Text</p></div>").unwrap();
+        let answer = json!({"tailwind": false, "slides": [[
+            computed([10.0, 20.0, 300.0, 40.0], "rgb(255, 0, 0)", "rgba(0, 0, 0, 0)"),
+            computed([10.0, 80.0, 300.0, 20.0], "rgb(0, 0, 255)", "rgb(0, 128, 0)"),
+        ]]});
+        let measured = adopt(&mut document, &answer).unwrap();
+        assert_eq!(
+            measured.0,
+            vec![vec![[10.0, 20.0, 300.0, 40.0], [10.0, 80.0, 300.0, 20.0]]]
+        );
+        let root = &document.slides[0].root;
+        let elements: Vec<&Element> = root.elements().collect();
+        let (h1, p) = (&elements[0].style, &elements[1].style);
+        assert_eq!((h1.font_size, h1.weight, h1.italic), (20.0, 700, true));
+        assert_eq!(h1.font_family.as_deref(), Some("Georgia"));
+        assert_eq!(h1.color, Color::rgb(255, 0, 0));
+        assert!(h1.background.is_none(), "a transparent background is none");
+        assert_eq!(p.background, Some(Fill::Solid(Color::rgb(0, 128, 0))));
+    }
+
+    #[test]
+    fn answers_that_cannot_be_used_are_refused() {
+        let page = "<script src=\"https://cdn.tailwindcss.com\"></script>\
+            <div class=\"ppt-slide\"><p>One</p></div><div class=\"ppt-slide\"><p>Two</p></div>";
+        let mut document = crate::parse(page).unwrap();
+        let slide = || json!([computed([0.0; 4], "black", "white")]);
+        assert_eq!(
+            adopt(
+                &mut document,
+                &json!({"tailwind": false, "slides": [slide(), slide()]})
+            )
+            .unwrap_err(),
+            "the page's Tailwind script could not be loaded"
+        );
+        assert_eq!(
+            adopt(
+                &mut document,
+                &json!({"tailwind": true, "slides": [slide()]})
+            )
+            .unwrap_err(),
+            "the browser found 1 slides where the page has 2"
+        );
+        let unreadable = adopt(&mut document, &json!({"tailwind": true, "slides": "none"}));
+        assert!(unreadable
+            .unwrap_err()
+            .starts_with("the browser's layout could not be read"),);
+        assert!(adopt(
+            &mut document,
+            &json!({"tailwind": true, "slides": [slide(), slide()]})
+        )
+        .is_ok());
+    }
+}
