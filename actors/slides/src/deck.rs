@@ -1,7 +1,7 @@
 //! A deck as layout leaves it and the OOXML writer takes it: shapes placed in slide pixels.
 
-use super::css::Color;
-use super::style::{Align, Fill};
+use crate::css::Color;
+use crate::style::{Align, Fill};
 
 /// A laid-out deck, ready for [`write_pptx`](crate::write_pptx).
 pub struct Deck {

@@ -4,9 +4,9 @@
 
 use scraper::{ElementRef, Html, Selector};
 
-use super::css::{self, Declaration};
-use super::style::Style;
-use super::tailwind;
+use crate::css::{self, Declaration};
+use crate::style::Style;
+use crate::tailwind;
 
 /// A styled node of a slide.
 #[derive(Debug, Clone)]
@@ -51,7 +51,7 @@ pub(crate) struct SlideSource {
     pub notes: Option<String>,
 }
 
-/// A parsed page: its slides styled and cut out, ready for [`layout`](crate::layout).
+/// A parsed page: its slides styled and cut out, ready to be laid out.
 #[derive(Debug)]
 pub struct Document {
     pub(crate) title: Option<String>,
@@ -375,7 +375,7 @@ impl Builder {
                 continue;
             }
             let child_style = self.style_of(child, &style);
-            if child_style.display == super::style::Display::None {
+            if child_style.display == crate::style::Display::None {
                 skip(self);
                 continue;
             }
@@ -411,7 +411,7 @@ impl Builder {
         let name = value.name();
         let mut style = parent.inherit();
         if !BLOCKS.contains(&name) {
-            style.display = super::style::Display::Inline;
+            style.display = crate::style::Display::Inline;
         }
         for (property, value) in defaults(name, self.tailwind) {
             style.apply(parent, property, value);

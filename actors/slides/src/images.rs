@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use base64::Engine;
 
-use super::deck::Image;
+use crate::deck::Image;
 
 /// Reads an image the page names that is not a `data:` URL (a file, by the source as written
 /// in the page): the caller's own file access, for the engine reads no files itself. The error

@@ -27,7 +27,8 @@ use crate::style::{Display, Position, Style};
 const DEFAULT_SIZE: (f32, f32) = (1024.0, 576.0);
 
 /// Where a browser placed every element of each slide: `[x, y, width, height]` relative to
-/// the slide, by the element's place in document order inside it (see [`crate::browser`]).
+/// the slide, by the element's place in document order inside it (a browser's answer, as
+/// `browser::adopt` reads it).
 #[derive(Debug, Clone)]
 pub struct Measured(pub(crate) Vec<Vec<[f32; 4]>>);
 

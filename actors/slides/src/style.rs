@@ -1,7 +1,7 @@
 //! An element's computed style: the properties a slide can show, filled in from the declarations
 //! that apply to it, in cascade order, on top of what it inherits from its parent.
 
-use super::css::{self, Color, Gradient, Length};
+use crate::css::{self, Color, Gradient, Length};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Display {

@@ -4,7 +4,7 @@
 //! Responsive prefixes up to `lg:` apply (a slide is 1024 px wide); state and `dark:` variants do
 //! not. Unknown classes produce nothing.
 
-use super::css::Declaration;
+use crate::css::Declaration;
 
 /// The default palette's colour families, shades 50 to 950.
 const SHADES: [u16; 11] = [50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 950];
@@ -132,7 +132,7 @@ pub(crate) fn color(value: &str) -> Option<String> {
         _ => (value, None),
     };
     let rgb = if let Some(v) = arbitrary(name) {
-        let c = super::css::color(&v)?;
+        let c = crate::css::color(&v)?;
         (c.r, c.g, c.b, c.alpha)
     } else {
         match name {
@@ -298,7 +298,7 @@ fn utility(class: &str) -> Option<Vec<Declaration>> {
                 return one("text-align", rest);
             }
             if let Some(v) = arbitrary(rest) {
-                if super::css::length(&v).is_some() {
+                if crate::css::length(&v).is_some() {
                     return one("font-size", &v);
                 }
             }

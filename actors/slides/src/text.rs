@@ -1,9 +1,9 @@
 //! Text: inline content gathered into styled runs (whitespace collapsed as a browser does), and
 //! the height text takes when wrapped at a width, from average glyph widths.
 
-use super::deck::{Paragraph, Run, RunStyle};
-use super::document::{Element, Node};
-use super::style::{Display, Style, Transform};
+use crate::deck::{Paragraph, Run, RunStyle};
+use crate::document::{Element, Node};
+use crate::style::{Display, Style, Transform};
 
 /// Builds the runs of one paragraph.
 #[derive(Default)]
