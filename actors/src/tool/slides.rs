@@ -7,24 +7,16 @@
 //! text with their fonts and colours, images from the workspace or `data:` URLs, tables,
 //! backgrounds and speaker notes. The result names the file and carries the slide outline
 //! (`ppt_slides`) for clients.
-
-mod css;
-mod deck;
-mod document;
-mod images;
-mod layout;
-mod pptx;
-mod style;
-mod tailwind;
-mod text;
-mod zip;
+//!
+//! The engine is the `okcvm_slides` crate; here the page and its images are read through the
+//! workspace, and laid out by the session's browser when there is one.
 
 use std::sync::Arc;
 
+use okcvm_slides::browser::{self, read_images};
+use okcvm_slides::{parse, Document, Loader, Measured, Outline};
 use serde::Deserialize;
-use serde_json::{json, Value};
-
-use base64::Engine;
+use serde_json::json;
 
 use super::file_io::{blocking, replace_file};
 use super::{Tool, ToolContext, ToolError, ToolOutput, TypedTool};
@@ -35,8 +27,6 @@ use crate::workspace::Workspace;
 const MAX_HTML_BYTES: u64 = 20 << 20;
 /// The largest image embedded.
 const MAX_IMAGE_BYTES: u64 = 50 << 20;
-/// The most slides in one deck.
-const MAX_SLIDES: usize = 500;
 
 pub(crate) fn tools() -> Vec<Arc<dyn Tool>> {
     vec![Arc::new(SlidesGenerator)]
@@ -53,7 +43,7 @@ struct Args {
 /// What converting made.
 struct Converted {
     pptx: Vec<u8>,
-    outline: Vec<deck::Outline>,
+    outline: Vec<Outline>,
     title: Option<String>,
     /// The slides' size in CSS pixels.
     size: (f32, f32),
@@ -176,157 +166,38 @@ impl TypedTool for SlidesGenerator {
     }
 }
 
-/// HTML to a deck, images read through `load`.
-/// The page parsed and cut into slides; an error when it has none or too many.
-fn parse(html: &str) -> Result<document::Document, String> {
-    let document = document::parse(html);
-    if document.slides.is_empty() {
-        return Err(
-            "the HTML has no slides: put each slide in an element with class \
-                    \"ppt-slide\" (for example <div class=\"ppt-slide\">...</div>)"
-                .to_owned(),
-        );
-    }
-    if document.slides.len() > MAX_SLIDES {
-        return Err(format!(
-            "the HTML has {} slides; a deck holds at most {MAX_SLIDES}",
-            document.slides.len()
-        ));
-    }
-    Ok(document)
-}
-
-/// The images of the slides (`<img>` sources) that load, with their bytes.
-fn read_images(document: &document::Document, load: images::Loader<'_>) -> Vec<(String, Vec<u8>)> {
-    fn walk(element: &document::Element, out: &mut Vec<String>) {
-        if let Some(src) = &element.src {
-            if element.tag == "img" && !src.starts_with("data:") && !out.contains(src) {
-                out.push(src.clone());
-            }
-        }
-        for child in element.elements() {
-            walk(child, out);
-        }
-    }
-    let mut sources = Vec::new();
-    for slide in &document.slides {
-        walk(&slide.root, &mut sources);
-    }
-    sources
-        .into_iter()
-        .filter_map(|src| Some((src.clone(), load(&src).ok()?)))
-        .collect()
-}
-
-/// An image as a `data:` URL, for the formats a browser shows.
-fn data_url(bytes: &[u8]) -> Option<String> {
-    let mime = match imagesize::image_type(bytes).ok()? {
-        imagesize::ImageType::Png => "image/png",
-        imagesize::ImageType::Jpeg => "image/jpeg",
-        imagesize::ImageType::Gif => "image/gif",
-        imagesize::ImageType::Webp => "image/webp",
-        _ => return None,
-    };
-    let data = base64::engine::general_purpose::STANDARD.encode(bytes);
-    Some(format!("data:{mime};base64,{data}"))
-}
-
 /// Where Chromium places every element of every slide (its layout of the page, at the slides'
 /// width), so the deck matches the page as rendered.
 async fn measure(
     ctx: &ToolContext,
     html: &str,
-    document: &mut document::Document,
+    document: &mut Document,
     images: &[(String, Vec<u8>)],
-) -> Result<layout::Measured, String> {
-    const MEASURE: &str = "() => ({ tailwind: typeof window.tailwind !== 'undefined', \
-        slides: [...document.querySelectorAll('.ppt-slide')].map((slide) => { \
-        const s = slide.getBoundingClientRect(); \
-        return [...slide.querySelectorAll('*')].map((el) => { const r = el.getBoundingClientRect(); \
-        const c = getComputedStyle(el); \
-        return { rect: [r.left - s.left, r.top - s.top, r.width, r.height], \
-          font_size: parseFloat(c.fontSize) || 16, color: c.color, weight: parseInt(c.fontWeight, 10) || 400, \
-          italic: c.fontStyle === 'italic' || c.fontStyle === 'oblique', family: c.fontFamily, \
-          background: c.backgroundColor }; }); }) })";
-    let urls: Vec<(String, String)> = images
-        .iter()
-        .filter_map(|(src, bytes)| Some((src.clone(), data_url(bytes)?)))
-        .collect();
-    let width = document
-        .slides
-        .first()
-        .and_then(|s| s.root.style.width)
-        .and_then(|w| w.resolve(1024.0, 16.0))
-        .unwrap_or(1024.0) as u32
-        + 200;
+) -> Result<Measured, String> {
+    let urls = browser::data_urls(images);
+    let width = browser::page_width(document);
     let answer = ctx
         .web
         .browsers
-        .render(&ctx.resources.browser, html, width, &urls, MEASURE)
+        .render(&ctx.resources.browser, html, width, &urls, browser::SCRIPT)
         .await?;
-    if document.tailwind && answer["tailwind"] != Value::Bool(true) {
-        // The page's Tailwind script did not load (no network): the browser's layout would
-        // miss every Tailwind class, which our own cascade knows.
-        return Err("the page's Tailwind script could not be loaded".into());
-    }
-    let computed: Vec<Vec<layout::Computed>> = serde_json::from_value(answer["slides"].clone())
-        .map_err(|e| format!("the browser's layout could not be read ({e})"))?;
-    if computed.len() != document.slides.len() {
-        return Err(format!(
-            "the browser found {} slides where the page has {}",
-            computed.len(),
-            document.slides.len()
-        ));
-    }
-    // Fonts and colours as the browser computed them.
-    for (slide, boxes) in document.slides.iter_mut().zip(&computed) {
-        adopt(&mut slide.root, boxes);
-    }
-    Ok(computed
-        .into_iter()
-        .map(|boxes| boxes.into_iter().map(|b| b.rect).collect())
-        .collect())
-}
-
-/// Takes each element's font and colours from what the browser computed for it.
-fn adopt(element: &mut document::Element, boxes: &[layout::Computed]) {
-    if let Some(computed) = element.order.and_then(|i| boxes.get(i)) {
-        let style = &mut element.style;
-        style.font_size = computed.font_size;
-        style.weight = computed.weight;
-        style.italic = computed.italic;
-        if let Some(color) = css::color(&computed.color) {
-            style.color = color;
-        }
-        if let Some(family) = style::family(&computed.family) {
-            style.font_family = Some(family);
-        }
-        let background = css::color(&computed.background).filter(|c| !c.is_transparent());
-        if let (Some(color), None | Some(style::Fill::Solid(_))) = (background, &style.background) {
-            style.background = Some(style::Fill::Solid(color));
-        }
-    }
-    for child in &mut element.children {
-        if let document::Node::Element(child) = child {
-            adopt(child, boxes);
-        }
-    }
+    browser::adopt(document, &answer)
 }
 
 /// A parsed page to a deck, images read through `load`, boxes placed as `measured` says when
 /// a browser laid the page out.
 fn convert(
-    document: document::Document,
-    load: images::Loader<'_>,
-    measured: Option<layout::Measured>,
+    document: Document,
+    load: Loader<'_>,
+    measured: Option<Measured>,
 ) -> Result<Converted, String> {
-    let (deck, warnings) = layout::layout(document, load, measured);
-    let pptx = pptx::write(&deck)?;
+    let (deck, warnings) = okcvm_slides::layout(document, load, measured);
+    let pptx = okcvm_slides::write_pptx(&deck)?;
     Ok(Converted {
         pptx,
-        outline: deck.slides.iter().map(|s| s.outline.clone()).collect(),
-        title: deck.title.clone(),
-        size: (deck.width, deck.height),
+        outline: deck.outline(),
+        title: deck.title().map(str::to_owned),
+        size: deck.size(),
         warnings,
     })
 }
@@ -383,7 +254,7 @@ fn read_html(
 fn load_image(workspace: &Workspace, base: &str, source: &str) -> Result<Vec<u8>, String> {
     let source = source.strip_prefix("file://").unwrap_or(source);
     let source = source.split(['?', '#']).next().unwrap_or(source);
-    let decoded = String::from_utf8_lossy(&images::percent_decode(source)).into_owned();
+    let decoded = String::from_utf8_lossy(&okcvm_slides::percent_decode(source)).into_owned();
     let path = if decoded.starts_with('/') {
         decoded
     } else {

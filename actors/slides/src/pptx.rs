@@ -4,12 +4,12 @@
 
 use std::fmt::Write as _;
 
-use super::css::Color;
-use super::deck::{
+use crate::css::Color;
+use crate::deck::{
     Anchor, Bullet, Deck, Frame, Paragraph, Picture, Run, Shape, Slide, Table, TextBox,
 };
-use super::style::{Align, Fill};
-use super::zip::ZipWriter;
+use crate::style::{Align, Fill};
+use crate::zip::ZipWriter;
 
 /// A slide's width in EMU (13.333 inches; 7.5 inches high at 16:9).
 const SLIDE_CX: i64 = 12_192_000;
@@ -108,7 +108,7 @@ fn fill_xml(fill: Option<&Fill>) -> String {
     }
 }
 
-fn xfrm(units: &Units, rect: &super::deck::Rect, tag: &str) -> String {
+fn xfrm(units: &Units, rect: &crate::deck::Rect, tag: &str) -> String {
     format!(
         "<{tag}><a:off x=\"{}\" y=\"{}\"/><a:ext cx=\"{}\" cy=\"{}\"/></{tag}>",
         units.emu(rect.x),
@@ -143,7 +143,7 @@ fn shape_properties(units: &Units, frame: &Frame) -> String {
     )
 }
 
-fn run_properties(units: &Units, style: &super::deck::RunStyle, tag: &str) -> String {
+fn run_properties(units: &Units, style: &crate::deck::RunStyle, tag: &str) -> String {
     let mut xml = format!(
         "<{tag} lang=\"en-US\" sz=\"{}\" b=\"{}\" i=\"{}\"",
         units.centipoints(style.size).clamp(100, 400_000),
@@ -506,7 +506,7 @@ fn theme() -> String {
 }
 
 /// The .pptx package of `deck`.
-pub(super) fn write(deck: &Deck) -> Result<Vec<u8>, String> {
+pub(crate) fn write(deck: &Deck) -> Result<Vec<u8>, String> {
     let units = Units {
         emu_per_px: SLIDE_CX as f32 / deck.width.max(1.0),
     };

@@ -1,18 +1,36 @@
 //! A deck as layout leaves it and the OOXML writer takes it: shapes placed in slide pixels.
 
-use super::css::Color;
-use super::style::{Align, Fill};
+use crate::css::Color;
+use crate::style::{Align, Fill};
 
-pub(super) struct Deck {
+/// A laid-out deck, ready for [`write_pptx`](crate::write_pptx).
+pub struct Deck {
     /// The slides' size in CSS pixels (1024 x 576 unless the page says otherwise).
-    pub width: f32,
-    pub height: f32,
-    pub title: Option<String>,
-    pub slides: Vec<Slide>,
-    pub images: Vec<Image>,
+    pub(crate) width: f32,
+    pub(crate) height: f32,
+    pub(crate) title: Option<String>,
+    pub(crate) slides: Vec<Slide>,
+    pub(crate) images: Vec<Image>,
 }
 
-pub(super) struct Slide {
+impl Deck {
+    /// Each slide's outline, in order.
+    pub fn outline(&self) -> Vec<Outline> {
+        self.slides.iter().map(|s| s.outline.clone()).collect()
+    }
+
+    /// The page's `<title>`, if it has one.
+    pub fn title(&self) -> Option<&str> {
+        self.title.as_deref()
+    }
+
+    /// The slides' width and height in CSS pixels.
+    pub fn size(&self) -> (f32, f32) {
+        (self.width, self.height)
+    }
+}
+
+pub(crate) struct Slide {
     pub background: Option<Fill>,
     pub shapes: Vec<Shape>,
     pub notes: Option<String>,
@@ -21,13 +39,15 @@ pub(super) struct Slide {
 
 /// What `ppt_slides` reports of a slide.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub(super) struct Outline {
+pub struct Outline {
+    /// The slide's first heading, else its first text.
     pub title: String,
+    /// The slide's list items, else its other texts.
     pub bullets: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Rect {
+pub(crate) struct Rect {
     pub x: f32,
     pub y: f32,
     pub w: f32,
@@ -35,14 +55,14 @@ pub(super) struct Rect {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Line {
+pub(crate) struct Line {
     pub width: f32,
     pub color: Color,
 }
 
 /// A box's outside: where it is and how it is painted.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Frame {
+pub(crate) struct Frame {
     pub rect: Rect,
     pub fill: Option<Fill>,
     pub line: Option<Line>,
@@ -61,20 +81,20 @@ impl Frame {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Anchor {
+pub(crate) enum Anchor {
     Top,
     Middle,
     Bottom,
 }
 
-pub(super) enum Shape {
+pub(crate) enum Shape {
     Box(Frame),
     Text(TextBox),
     Picture(Picture),
     Table(Table),
 }
 
-pub(super) struct TextBox {
+pub(crate) struct TextBox {
     pub frame: Frame,
     /// top, right, bottom, left
     pub insets: [f32; 4],
@@ -84,7 +104,7 @@ pub(super) struct TextBox {
     pub title: bool,
 }
 
-pub(super) struct Picture {
+pub(crate) struct Picture {
     pub rect: Rect,
     pub image: usize,
     /// Fractions cut from the left, top, right and bottom of the image.
@@ -92,18 +112,18 @@ pub(super) struct Picture {
     pub description: String,
 }
 
-pub(super) struct Table {
+pub(crate) struct Table {
     pub rect: Rect,
     pub columns: Vec<f32>,
     pub rows: Vec<TableRow>,
 }
 
-pub(super) struct TableRow {
+pub(crate) struct TableRow {
     pub height: f32,
     pub cells: Vec<TableCell>,
 }
 
-pub(super) struct TableCell {
+pub(crate) struct TableCell {
     pub paragraphs: Vec<Paragraph>,
     pub fill: Option<Fill>,
     /// Columns this cell spans; 0 for a column covered by the cell before it.
@@ -115,7 +135,7 @@ pub(super) struct TableCell {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Paragraph {
+pub(crate) struct Paragraph {
     pub runs: Vec<Run>,
     pub align: Align,
     /// Pixels from one line's baseline to the next.
@@ -143,20 +163,20 @@ impl Paragraph {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Bullet {
+pub(crate) enum Bullet {
     Char(char),
     /// An OOXML auto-number scheme (`arabicPeriod` ...) and the first number.
     Number(&'static str, u32),
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Run {
+pub(crate) enum Run {
     Text { text: String, style: RunStyle },
     Break,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct RunStyle {
+pub(crate) struct RunStyle {
     pub size: f32,
     pub line_height: f32,
     pub bold: bool,
@@ -168,7 +188,7 @@ pub(super) struct RunStyle {
 }
 
 /// An image file embedded in the deck.
-pub(super) struct Image {
+pub(crate) struct Image {
     pub bytes: Vec<u8>,
     /// File extension and content type.
     pub format: (&'static str, &'static str),

@@ -2,17 +2,17 @@
 //! colours and linear gradients. Anything it does not understand is skipped, as a browser would.
 
 /// One `property: value` pair, the property lower-cased, `!important` dropped.
-pub(super) type Declaration = (String, String);
+pub(crate) type Declaration = (String, String);
 
 /// A style sheet rule: its selector text and declarations (`@apply` kept as a declaration).
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Rule {
+pub(crate) struct Rule {
     pub selectors: String,
     pub declarations: Vec<Declaration>,
 }
 
 /// Splits `text` at `separator` where it is not inside parentheses or quotes.
-pub(super) fn split_top_level(text: &str, separator: char) -> Vec<&str> {
+pub(crate) fn split_top_level(text: &str, separator: char) -> Vec<&str> {
     let mut parts = Vec::new();
     let (mut depth, mut quote, mut start) = (0usize, None, 0);
     for (i, c) in text.char_indices() {
@@ -34,7 +34,7 @@ pub(super) fn split_top_level(text: &str, separator: char) -> Vec<&str> {
 }
 
 /// The declarations of a `style` attribute or a rule body.
-pub(super) fn parse_declarations(text: &str) -> Vec<Declaration> {
+pub(crate) fn parse_declarations(text: &str) -> Vec<Declaration> {
     split_top_level(text, ';')
         .into_iter()
         .filter_map(|part| {
@@ -87,7 +87,7 @@ fn block_end(text: &str) -> usize {
 
 /// The rules of a style sheet. Rules inside `@media`, `@layer` and `@supports` count (a slide is
 /// one wide screen); other at-rules (`@keyframes`, `@font-face`, `@import` ...) are skipped.
-pub(super) fn parse_stylesheet(text: &str) -> Vec<Rule> {
+pub(crate) fn parse_stylesheet(text: &str) -> Vec<Rule> {
     let mut rules = Vec::new();
     collect_rules(&strip_comments(text), &mut rules);
     rules
@@ -119,7 +119,7 @@ fn collect_rules(mut text: &str, rules: &mut Vec<Rule>) {
 
 /// A CSS length before it is resolved against its context.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Length {
+pub(crate) enum Length {
     Px(f32),
     /// Of the containing block's width (or height, for heights and vertical offsets).
     Percent(f32),
@@ -145,7 +145,7 @@ const REM_PX: f32 = 16.0;
 
 /// A length: `12px`, `1.5rem`, `2em`, `50%`, `12pt`, `0`, `auto`; `calc()` and viewport units
 /// are not understood.
-pub(super) fn length(value: &str) -> Option<Length> {
+pub(crate) fn length(value: &str) -> Option<Length> {
     let value = value.trim();
     if value == "auto" {
         return Some(Length::Auto);
@@ -174,7 +174,7 @@ pub(super) fn length(value: &str) -> Option<Length> {
 
 /// An sRGB colour with opacity.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Color {
+pub(crate) struct Color {
     pub r: u8,
     pub g: u8,
     pub b: u8,
@@ -266,7 +266,7 @@ const NAMED: &[(&str, Color)] = &[
 
 /// A colour: `#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa`, `rgb()`/`rgba()`, `hsl()`/`hsla()`, or
 /// a colour name.
-pub(super) fn color(value: &str) -> Option<Color> {
+pub(crate) fn color(value: &str) -> Option<Color> {
     let value = value.trim();
     if let Some(hex) = value.strip_prefix('#') {
         return hex_color(hex);
@@ -358,13 +358,13 @@ fn hsl_to_rgb(hue: f32, saturation: f32, lightness: f32) -> (u8, u8, u8) {
 /// A linear gradient: CSS angle (0 = towards the top, 90 = towards the right) and colour stops
 /// at fractions 0..=1.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Gradient {
+pub(crate) struct Gradient {
     pub angle: f32,
     pub stops: Vec<(Color, f32)>,
 }
 
 /// The angle of a `to <side>` direction.
-pub(super) fn direction_angle(direction: &str) -> Option<f32> {
+pub(crate) fn direction_angle(direction: &str) -> Option<f32> {
     let words: Vec<&str> = direction.split_whitespace().collect();
     if words.first() != Some(&"to") {
         return None;
@@ -386,7 +386,7 @@ pub(super) fn direction_angle(direction: &str) -> Option<f32> {
 }
 
 /// The first `linear-gradient(...)` in a background value.
-pub(super) fn linear_gradient(value: &str) -> Option<Gradient> {
+pub(crate) fn linear_gradient(value: &str) -> Option<Gradient> {
     let start = value.find("linear-gradient(")? + "linear-gradient(".len();
     let inner = &value[start..];
     let inner = &inner[..inner.rfind(')')?];
@@ -424,7 +424,7 @@ pub(super) fn linear_gradient(value: &str) -> Option<Gradient> {
 }
 
 /// The target of the first `url(...)` in a value.
-pub(super) fn url(value: &str) -> Option<String> {
+pub(crate) fn url(value: &str) -> Option<String> {
     let start = value.find("url(")? + 4;
     let inner = &value[start..];
     let inner = inner[..inner.rfind(')')?].trim();
@@ -436,7 +436,7 @@ pub(super) fn url(value: &str) -> Option<String> {
 }
 
 /// One to four box values (`margin: 1px 2px`) as top, right, bottom, left.
-pub(super) fn four_sides(value: &str) -> Option<[&str; 4]> {
+pub(crate) fn four_sides(value: &str) -> Option<[&str; 4]> {
     let parts: Vec<&str> = value.split_whitespace().collect();
     Some(match parts.as_slice() {
         [a] => [a, a, a, a],

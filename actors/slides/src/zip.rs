@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-pub(super) struct ZipWriter {
+pub(crate) struct ZipWriter {
     out: Vec<u8>,
     central: Vec<u8>,
     entries: u16,

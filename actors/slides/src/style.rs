@@ -1,10 +1,10 @@
 //! An element's computed style: the properties a slide can show, filled in from the declarations
 //! that apply to it, in cascade order, on top of what it inherits from its parent.
 
-use super::css::{self, Color, Gradient, Length};
+use crate::css::{self, Color, Gradient, Length};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Display {
+pub(crate) enum Display {
     Block,
     Inline,
     InlineBlock,
@@ -14,14 +14,14 @@ pub(super) enum Display {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Position {
+pub(crate) enum Position {
     Static,
     Relative,
     Absolute,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Align {
+pub(crate) enum Align {
     Left,
     Center,
     Right,
@@ -29,7 +29,7 @@ pub(super) enum Align {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Transform {
+pub(crate) enum Transform {
     None,
     Upper,
     Lower,
@@ -37,7 +37,7 @@ pub(super) enum Transform {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ListStyle {
+pub(crate) enum ListStyle {
     None,
     Disc,
     Circle,
@@ -51,7 +51,7 @@ pub(super) enum ListStyle {
 
 /// Where items sit along a flex container's main axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Justify {
+pub(crate) enum Justify {
     Start,
     Center,
     End,
@@ -62,7 +62,7 @@ pub(super) enum Justify {
 
 /// Where items sit across a flex container's main axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Cross {
+pub(crate) enum Cross {
     Stretch,
     Start,
     Center,
@@ -70,7 +70,7 @@ pub(super) enum Cross {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum LineHeight {
+pub(crate) enum LineHeight {
     /// `normal`: about 1.2 times the font size.
     Normal,
     Ratio(f32),
@@ -79,14 +79,14 @@ pub(super) enum LineHeight {
 
 /// A shape's fill.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Fill {
+pub(crate) enum Fill {
     Solid(Color),
     Gradient(Gradient),
 }
 
 /// Tailwind's gradient utilities, combined into a gradient once the cascade is done.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(super) struct TailwindGradient {
+pub(crate) struct TailwindGradient {
     direction: Option<f32>,
     from: Option<Color>,
     via: Option<Color>,
@@ -94,7 +94,7 @@ pub(super) struct TailwindGradient {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Style {
+pub(crate) struct Style {
     // Inherited.
     pub font_size: f32,
     pub line_height: LineHeight,
@@ -562,7 +562,7 @@ impl Style {
     }
 }
 
-pub(super) fn side_index(side: &str) -> usize {
+pub(crate) fn side_index(side: &str) -> usize {
     match side {
         "top" => 0,
         "right" => 1,
@@ -588,7 +588,7 @@ fn font_size(value: &str, parent: f32) -> Option<f32> {
 }
 
 /// The first named family of a `font-family` list (generic families name none).
-pub(super) fn family(value: &str) -> Option<String> {
+pub(crate) fn family(value: &str) -> Option<String> {
     value
         .split(',')
         .map(|f| f.trim().trim_matches(['"', '\'']).trim())

@@ -4,7 +4,7 @@
 //! Responsive prefixes up to `lg:` apply (a slide is 1024 px wide); state and `dark:` variants do
 //! not. Unknown classes produce nothing.
 
-use super::css::Declaration;
+use crate::css::Declaration;
 
 /// The default palette's colour families, shades 50 to 950.
 const SHADES: [u16; 11] = [50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 950];
@@ -122,7 +122,7 @@ fn spacing(value: &str) -> Option<String> {
 }
 
 /// A palette colour (`blue-500`, `white`, `[#123456]`), with an optional `/NN` opacity.
-pub(super) fn color(value: &str) -> Option<String> {
+pub(crate) fn color(value: &str) -> Option<String> {
     let (name, opacity) = match value.rsplit_once('/') {
         Some((name, o)) if !name.starts_with('[') || name.ends_with(']') => {
             let o = arbitrary(o).unwrap_or_else(|| o.to_owned());
@@ -132,7 +132,7 @@ pub(super) fn color(value: &str) -> Option<String> {
         _ => (value, None),
     };
     let rgb = if let Some(v) = arbitrary(name) {
-        let c = super::css::color(&v)?;
+        let c = crate::css::color(&v)?;
         (c.r, c.g, c.b, c.alpha)
     } else {
         match name {
@@ -153,7 +153,7 @@ pub(super) fn color(value: &str) -> Option<String> {
 }
 
 /// The declarations one class stands for (empty for classes that do not change a slide).
-pub(super) fn declarations(class: &str) -> Vec<Declaration> {
+pub(crate) fn declarations(class: &str) -> Vec<Declaration> {
     let mut class = class;
     while let Some((variant, rest)) = class.split_once(':') {
         if variant.starts_with('[') {
@@ -298,7 +298,7 @@ fn utility(class: &str) -> Option<Vec<Declaration>> {
                 return one("text-align", rest);
             }
             if let Some(v) = arbitrary(rest) {
-                if super::css::length(&v).is_some() {
+                if crate::css::length(&v).is_some() {
                     return one("font-size", &v);
                 }
             }

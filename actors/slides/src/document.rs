@@ -4,19 +4,19 @@
 
 use scraper::{ElementRef, Html, Selector};
 
-use super::css::{self, Declaration};
-use super::style::Style;
-use super::tailwind;
+use crate::css::{self, Declaration};
+use crate::style::Style;
+use crate::tailwind;
 
 /// A styled node of a slide.
 #[derive(Debug, Clone)]
-pub(super) enum Node {
+pub(crate) enum Node {
     Element(Box<Element>),
     Text(String),
 }
 
 #[derive(Debug, Clone)]
-pub(super) struct Element {
+pub(crate) struct Element {
     pub tag: String,
     pub style: Style,
     /// `src` of an image.
@@ -46,20 +46,20 @@ impl Element {
 
 /// One `.ppt-slide` section.
 #[derive(Debug, Clone)]
-pub(super) struct SlideSource {
+pub(crate) struct SlideSource {
     pub root: Element,
     pub notes: Option<String>,
 }
 
-/// The parsed document.
+/// A parsed page: its slides styled and cut out, ready to be laid out.
 #[derive(Debug)]
-pub(super) struct Document {
-    pub title: Option<String>,
+pub struct Document {
+    pub(crate) title: Option<String>,
     /// Whether the page styles itself with Tailwind (loaded by a script at run time).
-    pub tailwind: bool,
-    pub slides: Vec<SlideSource>,
+    pub(crate) tailwind: bool,
+    pub(crate) slides: Vec<SlideSource>,
     /// Things the page has that a deck cannot (`<canvas>`, inline SVG ...), said once each.
-    pub notices: Vec<String>,
+    pub(crate) notices: Vec<String>,
 }
 
 /// Font Awesome icons (drawn by a web font a deck does not have) that a Unicode character
@@ -171,7 +171,7 @@ struct Matcher {
     declarations: Vec<Declaration>,
 }
 
-pub(super) fn parse(html: &str) -> Document {
+pub(crate) fn parse(html: &str) -> Document {
     let document = Html::parse_document(html);
     let tailwind = uses_tailwind(&document);
     let matchers = style_sheets(&document);
@@ -278,7 +278,7 @@ fn specificity(selector: &str) -> (u32, u32, u32) {
 }
 
 /// Collapses runs of whitespace into single spaces and trims.
-pub(super) fn collapse(text: &str) -> String {
+pub(crate) fn collapse(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -375,7 +375,7 @@ impl Builder {
                 continue;
             }
             let child_style = self.style_of(child, &style);
-            if child_style.display == super::style::Display::None {
+            if child_style.display == crate::style::Display::None {
                 skip(self);
                 continue;
             }
@@ -411,7 +411,7 @@ impl Builder {
         let name = value.name();
         let mut style = parent.inherit();
         if !BLOCKS.contains(&name) {
-            style.display = super::style::Display::Inline;
+            style.display = crate::style::Display::Inline;
         }
         for (property, value) in defaults(name, self.tailwind) {
             style.apply(parent, property, value);
@@ -546,7 +546,7 @@ fn plain_text(element: ElementRef<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tool::slides::css::Color;
+    use crate::css::Color;
 
     fn first_slide(html: &str) -> SlideSource {
         parse(html).slides.into_iter().next().expect("a slide")
@@ -598,7 +598,7 @@ mod tests {
         let h1 = find(&slide.root, "h1").unwrap();
         assert_eq!((h1.style.font_size, h1.style.weight), (16.0, 400));
         let ul = find(&slide.root, "ul").unwrap();
-        assert_eq!(ul.style.list_style, super::super::style::ListStyle::None);
+        assert_eq!(ul.style.list_style, crate::style::ListStyle::None);
 
         let plain = first_slide(r#"<div class="ppt-slide"><h1>Plain</h1></div>"#);
         let h1 = find(&plain.root, "h1").unwrap();

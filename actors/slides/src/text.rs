@@ -1,13 +1,13 @@
 //! Text: inline content gathered into styled runs (whitespace collapsed as a browser does), and
 //! the height text takes when wrapped at a width, from average glyph widths.
 
-use super::deck::{Paragraph, Run, RunStyle};
-use super::document::{Element, Node};
-use super::style::{Display, Style, Transform};
+use crate::deck::{Paragraph, Run, RunStyle};
+use crate::document::{Element, Node};
+use crate::style::{Display, Style, Transform};
 
 /// Builds the runs of one paragraph.
 #[derive(Default)]
-pub(super) struct Runs {
+pub(crate) struct Runs {
     pub runs: Vec<Run>,
     space_pending: bool,
     at_line_start: bool,
@@ -104,7 +104,7 @@ impl Runs {
     }
 }
 
-pub(super) fn run_style(style: &Style) -> RunStyle {
+pub(crate) fn run_style(style: &Style) -> RunStyle {
     RunStyle {
         size: style.font_size,
         line_height: style.line_height_px(),
@@ -141,7 +141,7 @@ fn transform(text: &str, transform: Transform) -> String {
 /// Adds `nodes` (text and elements, in `style`) to `runs`: inline elements as styled text,
 /// `<br>` as a line break, block descendants on lines of their own. Lists below are left out
 /// when `skip_lists` (a list item's own nested list is laid out apart).
-pub(super) fn gather(nodes: &[Node], style: &Style, runs: &mut Runs, skip_lists: bool) {
+pub(crate) fn gather(nodes: &[Node], style: &Style, runs: &mut Runs, skip_lists: bool) {
     for node in nodes {
         match node {
             Node::Text(text) => runs.text(text, style),
@@ -178,7 +178,7 @@ fn gather_element(element: &Element, runs: &mut Runs, skip_lists: bool) {
 }
 
 /// The children of `element`; the items of a flex row are apart like words.
-pub(super) fn gather_children(element: &Element, runs: &mut Runs, skip_lists: bool) {
+pub(crate) fn gather_children(element: &Element, runs: &mut Runs, skip_lists: bool) {
     let style = &element.style;
     if style.display == Display::Flex && !style.column {
         for node in &element.children {
@@ -215,7 +215,7 @@ fn is_wide(c: char) -> bool {
 
 /// The width of the runs' widest line when nothing wraps, with a margin for fonts wider than
 /// the averages, so text sized to fit does not wrap in the deck.
-pub(super) fn natural_width(runs: &[Run]) -> f32 {
+pub(crate) fn natural_width(runs: &[Run]) -> f32 {
     let width = unwrapped_width(runs);
     if width > 0.0 {
         width * 1.1 + 2.0
@@ -284,7 +284,7 @@ fn line_count(paragraph: &Paragraph, width: f32) -> usize {
 }
 
 /// The height of paragraphs laid out at `width`.
-pub(super) fn height(paragraphs: &[Paragraph], width: f32) -> f32 {
+pub(crate) fn height(paragraphs: &[Paragraph], width: f32) -> f32 {
     paragraphs
         .iter()
         .map(|p| p.space_before + line_count(p, width) as f32 * p.line_height)
@@ -292,7 +292,7 @@ pub(super) fn height(paragraphs: &[Paragraph], width: f32) -> f32 {
 }
 
 /// The line height of a paragraph: its block's, or more where a run is larger.
-pub(super) fn paragraph_line_height(runs: &[Run], block: &Style) -> f32 {
+pub(crate) fn paragraph_line_height(runs: &[Run], block: &Style) -> f32 {
     runs.iter()
         .filter_map(|r| match r {
             Run::Text { style, .. } => Some(style.line_height),
@@ -304,7 +304,7 @@ pub(super) fn paragraph_line_height(runs: &[Run], block: &Style) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tool::slides::style::Align;
+    use crate::style::Align;
 
     fn paragraph(text: &str, size: f32) -> Paragraph {
         let mut style = Style::root(false);

@@ -5,12 +5,14 @@ use std::collections::HashMap;
 
 use base64::Engine;
 
-use super::deck::Image;
+use crate::deck::Image;
 
-/// Reads an image that is not a `data:` URL (a workspace file); the error is shown to the model.
-pub(super) type Loader<'a> = &'a dyn Fn(&str) -> Result<Vec<u8>, String>;
+/// Reads an image the page names that is not a `data:` URL (a file, by the source as written
+/// in the page): the caller's own file access, for the engine reads no files itself. The error
+/// becomes a warning that names the image.
+pub type Loader<'a> = &'a dyn Fn(&str) -> Result<Vec<u8>, String>;
 
-pub(super) struct ImageStore<'a> {
+pub(crate) struct ImageStore<'a> {
     load: Loader<'a>,
     by_source: HashMap<String, Result<usize, String>>,
     pub images: Vec<Image>,
@@ -66,8 +68,8 @@ fn data_url(data: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-/// `%XX` escapes decoded (malformed ones kept as they are).
-pub(super) fn percent_decode(text: &str) -> Vec<u8> {
+/// `%XX` escapes decoded (malformed ones kept as they are), as in an image's source.
+pub fn percent_decode(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -122,7 +124,7 @@ mod tests {
     use super::*;
 
     /// A 2x1 PNG.
-    pub(in crate::tool::slides) const PNG: &[u8] = &[
+    const PNG: &[u8] = &[
         0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0,
         0, 0, 2, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x7b, 0x40, 0xe8, 0xdd,
     ];
