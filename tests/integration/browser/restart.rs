@@ -1,5 +1,5 @@
 //! The shared Chromium going away (a crash) and coming back on the next call, and an idle
-//! session's browser context being closed. Alone in this test binary: it kills the browser.
+//! session's browser context being closed.
 
 use std::time::Duration;
 
@@ -19,6 +19,13 @@ async fn a_crashed_browser_is_started_again_and_idle_contexts_are_closed() {
     let mut settings = test_settings(dir.path(), "http://127.0.0.1:9/v1");
     settings.web.allow = vec!["127.0.0.1".into()];
     settings.browser.idle_close_s = 1.0;
+    // A flag Chromium ignores marks this server's browser, the one to kill: other tests run
+    // browsers in this process too.
+    let mark = format!(
+        "--okcvm-test-browser={}",
+        dir.path().file_name().unwrap().to_string_lossy()
+    );
+    settings.browser.flags = vec![mark.clone()];
     assert!(
         okcvm_actors::tool::find_chromium(&settings.browser).is_some(),
         "the browser tests need Chromium"
@@ -36,7 +43,7 @@ async fn a_crashed_browser_is_started_again_and_idle_contexts_are_closed() {
     assert!(first.text.contains("Page: Up"));
     // The browser dies.
     let killed = std::process::Command::new("pkill")
-        .args(["-KILL", "-f", "user-data-dir=/tmp/profile"])
+        .args(["-KILL", "-f", "--", &mark])
         .status()
         .unwrap();
     assert!(killed.success(), "a browser was running");
