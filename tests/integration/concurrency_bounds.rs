@@ -1,8 +1,5 @@
 //! Model and tool calls are bounded across sessions: those beyond the bound wait their turn
 //! (outside any actor's mailbox), and a turn stopped while waiting stops waiting.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::time::Duration;
 

@@ -1,7 +1,6 @@
 //! The layer rule (docs/architecture.md): the top-level modules of each crate form no import
 //! cycle. A module names what lies below it through `crate::<module>` paths (or names the
 //! crate root re-exports), and nothing below names it back.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -1,9 +1,6 @@
 //! Supervision as operators meet it: a full disk under the store degrades the server (and says
 //! so in the health check) until space is freed, then sessions resume without a restart; a
 //! failed core actor ends the actor system and `okcvm run` exits non-zero.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::time::Duration;
 
@@ -131,6 +128,7 @@ async fn okcvm_run_exits_non_zero_when_a_core_actor_fails() {
     let model = FakeModel::start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut server = support::binary::start(
+        env!("CARGO_BIN_EXE_okcvm"),
         dir.path(),
         &model.base_url(),
         &[("TESTING_FAIL_CORE_AFTER_MS", "1500")],
