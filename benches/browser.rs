@@ -4,12 +4,10 @@
 //! Run: `cargo bench --bench browser` (needs Chromium).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use support::bench::block_on;
 use support::fake_http::{FakeHttp, Reply};
 use support::runtime::{local, start, test_settings};
 
@@ -43,15 +41,13 @@ fn chromium_rss_kib() -> u64 {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    block_on(async {
         let site = FakeHttp::start().await;
         let mut page = String::from("<title>Local page</title><main><h1>A local page</h1>");
         for i in 0..50 {
-            page.push_str(&format!("<p>Paragraph {i} with <a href=\"/p{i}\">a link</a>.</p>"));
+            page.push_str(&format!(
+                "<p>Paragraph {i} with <a href=\"/p{i}\">a link</a>.</p>"
+            ));
         }
         site.on("GET", "/", Reply::bytes("text/html", page.into_bytes()));
         let dir = tempfile::tempdir().unwrap();
@@ -62,12 +58,25 @@ fn main() {
         let visit = json!({"citation_id": 0, "url": format!("{}/", site.url)}).to_string();
 
         let started = Instant::now();
-        session.call_tool("browser_visit", &visit).await.unwrap().result.unwrap();
-        println!("browser: first browser_visit (starting Chromium): {:.0} ms", started.elapsed().as_secs_f64() * 1000.0);
+        session
+            .call_tool("browser_visit", &visit)
+            .await
+            .unwrap()
+            .result
+            .unwrap();
+        println!(
+            "browser: first browser_visit (starting Chromium): {:.0} ms",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
         let mut samples: Vec<Duration> = Vec::new();
         for _ in 0..30 {
             let started = Instant::now();
-            session.call_tool("browser_visit", &visit).await.unwrap().result.unwrap();
+            session
+                .call_tool("browser_visit", &visit)
+                .await
+                .unwrap()
+                .result
+                .unwrap();
             samples.push(started.elapsed());
         }
         samples.sort();
@@ -82,7 +91,12 @@ fn main() {
         let contexts = 10;
         for i in 0..contexts {
             let other = runtime.session(local(&format!("ctx{i}"))).unwrap();
-            other.call_tool("browser_visit", &visit).await.unwrap().result.unwrap();
+            other
+                .call_tool("browser_visit", &visit)
+                .await
+                .unwrap()
+                .result
+                .unwrap();
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
         let after = chromium_rss_kib();

@@ -6,12 +6,10 @@
 //! Run: `cargo bench --bench console` (needs node, Chromium and `npm ci --prefix frontend`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::time::Duration;
 
 use serde_json::json;
+use support::bench::block_on;
 use support::fake_model::*;
 use support::runtime::test_settings;
 use support::server::TestServer;
@@ -26,11 +24,7 @@ fn answer(i: usize) -> String {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    block_on(async {
         let model = FakeModel::start().await;
         let dir = tempfile::tempdir().unwrap();
         let server = TestServer::start(test_settings(dir.path(), &model.base_url())).await;

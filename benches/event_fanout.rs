@@ -6,29 +6,17 @@
 //! Run: `cargo bench --bench event_fanout` (EVENTS=50000 SUBSCRIBERS=100 to change).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::time::Instant;
 
 use okcvm_actors::event::EventKind;
+use support::bench::{block_on, env_or};
 use support::fake_model::*;
 use support::runtime::*;
 
 fn main() {
-    let events: usize = std::env::var("EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50_000);
-    let subscribers: usize = std::env::var("SUBSCRIBERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
+    let events: usize = env_or("EVENTS", 50_000);
+    let subscribers: usize = env_or("SUBSCRIBERS", 100);
+    block_on(async move {
         let model = FakeModel::start().await;
         let mut stream: Vec<_> = (0..events).map(|_| ev_text("x")).collect();
         stream.push(ev_done());

@@ -17,23 +17,14 @@
 //!   `STORED` (10000), `PHASES` (comma list of start,turns,first_token,streams,memory).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
+use support::bench::{block_on, env_or, percentile_ms};
 use support::binary::ServerProcess;
 use support::fake_model::*;
 use support::server::SseReader;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 struct Target {
     url: String,
@@ -79,6 +70,7 @@ impl Target {
 
 async fn start_server(data_dir: &std::path::Path, model_url: &str) -> ServerProcess {
     support::binary::start(
+        env!("CARGO_BIN_EXE_okcvm"),
         data_dir,
         model_url,
         &[("OKCVM_SESSIONS__IDLE_HIBERNATE_S", "5")],
@@ -90,14 +82,6 @@ async fn stop(server: ServerProcess) {
     server.terminate().await;
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index].as_secs_f64() * 1000.0
-}
-
 fn raise_open_files() {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
     if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
@@ -107,11 +91,7 @@ fn raise_open_files() {
 
 fn main() {
     raise_open_files();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(drive());
+    block_on(drive());
 }
 
 async fn drive() {
@@ -194,8 +174,8 @@ async fn drive() {
                 "http_load: concurrency={concurrency:>3} turns={} turns/s={:.0} latency p50={:.2}ms p99={:.2}ms",
                 latencies.len(),
                 latencies.len() as f64 / wall,
-                percentile(&latencies, 0.50),
-                percentile(&latencies, 0.99),
+                percentile_ms(&latencies, 0.50),
+                percentile_ms(&latencies, 0.99),
             );
         }
     }
@@ -225,8 +205,8 @@ async fn drive() {
         firsts.sort();
         println!(
             "http_load: request to first relayed token over SSE: p50={:.2}ms p99={:.2}ms (100 turns)",
-            percentile(&firsts, 0.50),
-            percentile(&firsts, 0.99)
+            percentile_ms(&firsts, 0.50),
+            percentile_ms(&firsts, 0.99)
         );
     }
 
@@ -315,9 +295,9 @@ async fn drive() {
             interval.as_millis(),
             delays.len(),
             started.elapsed().as_secs_f64(),
-            percentile(&delays, 0.50),
-            percentile(&delays, 0.99),
-            percentile(&delays, 1.0),
+            percentile_ms(&delays, 0.50),
+            percentile_ms(&delays, 0.99),
+            percentile_ms(&delays, 1.0),
         );
     }
 

@@ -7,11 +7,9 @@
 //! Run: `cargo bench --bench session_memory` (SESSIONS=1000 to change).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::time::Duration;
 
+use support::bench::{block_on, env_or};
 use support::fake_model::*;
 use support::runtime::*;
 
@@ -22,15 +20,8 @@ fn rss_bytes() -> u64 {
 }
 
 fn main() {
-    let sessions: usize = std::env::var("SESSIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
+    let sessions: usize = env_or("SESSIONS", 1000);
+    block_on(async move {
         let model = FakeModel::start().await;
         // The fake model runs in this process: its copies of the requests are not OKCVM's.
         model.drop_request_bodies();

@@ -7,12 +7,10 @@
 use std::time::Instant;
 
 use okcvm_actors::workspace::snapshots::SnapshotStore;
+use support::bench::env_or;
 
 fn main() {
-    let files: usize = std::env::var("FILES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+    let files: usize = env_or("FILES", 10_000);
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("ws");
     for i in 0..files {

@@ -7,31 +7,20 @@
 //! Run: `cargo bench --bench tools` (CALLS=200 to change the count).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::time::{Duration, Instant};
 
+use support::bench::{block_on, env_or, percentile_ms};
 use support::runtime::*;
 
+/// p50 and p99 of `samples`, in milliseconds.
 fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
     samples.sort();
-    let at = |p: f64| {
-        samples[((samples.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
-    };
-    (at(0.5), at(0.99))
+    (percentile_ms(&samples, 0.5), percentile_ms(&samples, 0.99))
 }
 
 fn main() {
-    let calls: usize = std::env::var("CALLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
+    let calls: usize = env_or("CALLS", 200);
+    block_on(async move {
         let dir = tempfile::tempdir().unwrap();
         // A search provider on loopback answering after 100 ms, as a remote one might.
         let provider = support::fake_http::FakeHttp::start().await;
@@ -69,7 +58,12 @@ fn main() {
         let mut samples = Vec::new();
         for _ in 0..calls {
             let started = Instant::now();
-            session.call_tool("shell", r#"{"command": "true"}"#).await.unwrap().result.unwrap();
+            session
+                .call_tool("shell", r#"{"command": "true"}"#)
+                .await
+                .unwrap()
+                .result
+                .unwrap();
             samples.push(started.elapsed());
         }
         let (p50, p99) = percentiles(samples);
@@ -88,7 +82,10 @@ fn main() {
             "for i in $(seq {downloads}); do curl -s -o /dev/null -w '%{{time_total}}\\n' http://{megabyte}/; done"
         );
         let jailed = session
-            .call_tool("shell", &serde_json::json!({"command": command}).to_string())
+            .call_tool(
+                "shell",
+                &serde_json::json!({"command": command}).to_string(),
+            )
             .await
             .unwrap()
             .result
@@ -107,21 +104,27 @@ fn main() {
                 .collect()
         };
         let (jail_p50, jail_p99) = percentiles(seconds(&jailed));
-        let (host_p50, host_p99) =
-            percentiles(seconds(&String::from_utf8_lossy(&direct.stdout)));
+        let (host_p50, host_p99) = percentiles(seconds(&String::from_utf8_lossy(&direct.stdout)));
         println!("tools: 1 MB over loopback by curl, through the jail's proxy: p50={jail_p50:.2}ms p99={jail_p99:.2}ms; directly on the host: p50={host_p50:.2}ms p99={host_p99:.2}ms ({downloads} downloads)");
 
         let site = dir.path().join("workspaces/local/bench/output/site");
         std::fs::create_dir_all(site.join("assets")).unwrap();
         std::fs::write(site.join("index.html"), "<h1>bench</h1>").unwrap();
         for i in 0..50 {
-            std::fs::write(site.join(format!("assets/a{i}.bin")), vec![i as u8; 100 * 1024]).unwrap();
+            std::fs::write(
+                site.join(format!("assets/a{i}.bin")),
+                vec![i as u8; 100 * 1024],
+            )
+            .unwrap();
         }
         let mut samples = Vec::new();
         for _ in 0..10 {
             let started = Instant::now();
             let outcome = session
-                .call_tool("deploy_website", r#"{"type": "static", "local_dir": "/mnt/okcomputer/output/site"}"#)
+                .call_tool(
+                    "deploy_website",
+                    r#"{"type": "static", "local_dir": "/mnt/okcomputer/output/site"}"#,
+                )
                 .await
                 .unwrap();
             samples.push(started.elapsed());

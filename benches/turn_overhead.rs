@@ -7,25 +7,16 @@
 //! Run: `cargo bench --bench turn_overhead` (TURNS=500 to change the count).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::time::{Duration, Instant};
 
 use okcvm_actors::event::EventKind;
+use support::bench::{block_on, env_or, percentile_ms};
 use support::fake_model::*;
 use support::runtime::*;
 
 fn main() {
-    let turns: usize = std::env::var("TURNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
+    let turns: usize = env_or("TURNS", 300);
+    block_on(async move {
         let model = FakeModel::start().await;
         for i in 0..(turns + 20) {
             model.push(sse(vec![
@@ -58,13 +49,12 @@ fn main() {
             }
         }
         overheads.sort();
-        let pct = |p: f64| overheads[((overheads.len() as f64 - 1.0) * p).round() as usize];
         println!(
             "turn_overhead: turns={} p50={:.2}ms p90={:.2}ms p99={:.2}ms (2 tool calls, 2 model calls per turn)",
             overheads.len(),
-            pct(0.50).as_secs_f64() * 1e3,
-            pct(0.90).as_secs_f64() * 1e3,
-            pct(0.99).as_secs_f64() * 1e3,
+            percentile_ms(&overheads, 0.50),
+            percentile_ms(&overheads, 0.90),
+            percentile_ms(&overheads, 0.99),
         );
         runtime.shutdown().await;
     });
