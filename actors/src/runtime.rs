@@ -19,7 +19,7 @@ use crate::services::Services;
 use crate::session::manager::{ManagerMsg, SessionManager};
 use crate::session::SessionHandle;
 use crate::storage::{
-    SessionRecord, StorageActor, StorageArgs, StorageError, StorageMsg, StoreHealth, StoreStatus,
+    SessionRecord, StorageActor, StorageArgs, StorageError, StoreHealth, StoreStatus,
 };
 use crate::tool::{ToolActor, ToolArgs, ToolRegistry};
 use crate::SessionKey;
@@ -391,7 +391,11 @@ impl Runtime {
 impl Runtime {
     /// Makes the storage actor fail, as a broken core actor would.
     pub fn fail_core_actor(&self) {
-        let _ = self.services.storage.actor().cast(StorageMsg::Crash);
+        let _ = self
+            .services
+            .storage
+            .actor()
+            .cast(crate::storage::StorageMsg::Crash);
     }
 
     /// The switch that fills the disk under the database.
@@ -412,7 +416,7 @@ impl Runtime {
         let storage = self.services.storage.actor().clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(ms)).await;
-            let _ = storage.cast(StorageMsg::Crash);
+            let _ = storage.cast(crate::storage::StorageMsg::Crash);
         });
     }
 }
