@@ -1,5 +1,5 @@
 //! The jail attacked from inside, through real bubblewrap. The server's uid matters for some of
-//! these; `tests/jail.rs` runs the same attacks through the real server as root and as an
+//! these; `tests/integration/jail.rs` runs the same attacks through the real server as root and as an
 //! unprivileged user.
 
 use std::collections::HashMap;
