@@ -266,8 +266,22 @@ pub(super) async fn run(model: &FakeModel, target: &Arc<Target>, server: Option<
         .await;
     }
     script(model, Kind::Text, false);
-    level(target, server, (Kind::Text, Mode::Json, false), 8, instant_turns).await;
+    level(
+        target,
+        server,
+        (Kind::Text, Mode::Json, false),
+        8,
+        instant_turns,
+    )
+    .await;
     script(model, Kind::Tool, false);
-    level(target, server, (Kind::Tool, Mode::Json, false), 8, instant_turns / 4).await;
+    level(
+        target,
+        server,
+        (Kind::Tool, Mode::Json, false),
+        8,
+        instant_turns / 4,
+    )
+    .await;
     level(target, server, (Kind::Tool, Mode::Json, false), 1, turns).await;
 }

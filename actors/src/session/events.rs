@@ -144,8 +144,7 @@ impl EventLog {
         let mut batch = Vec::new();
         while let Some(front) = self.to_publish.front() {
             let durable = front.seq <= self.durable;
-            let delta_allowed =
-                front.kind.is_delta() && front.seq <= self.durable + UNDURABLE_SEQS;
+            let delta_allowed = front.kind.is_delta() && front.seq <= self.durable + UNDURABLE_SEQS;
             if !durable && !delta_allowed {
                 break;
             }

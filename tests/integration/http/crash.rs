@@ -154,7 +154,9 @@ async fn sigkill_during_streaming_turns_never_renumbers_what_clients_received() 
             }
             // The last number this client knows, from this round or an earlier one.
             let last_seen = received[s].keys().next_back().copied().unwrap_or(0);
-            let ended = frames.last().is_some_and(|f| f.event.as_deref() == Some("stop"));
+            let ended = frames
+                .last()
+                .is_some_and(|f| f.event.as_deref() == Some("stop"));
 
             // Resuming from the last event received gives the rest of the turn, each event
             // once, numbered above everything received.

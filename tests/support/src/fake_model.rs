@@ -57,7 +57,7 @@ enum Payload {
 }
 
 impl Chunk {
-    /// Waits this long before writing the chunk.
+    /// Writes the chunk this long after the one before was due (or after the headers).
     pub fn with_delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
         self
@@ -508,9 +508,13 @@ async fn write_response(socket: &mut TcpStream, response: Response) -> std::io::
             head.push_str("transfer-encoding: chunked\r\n\r\n");
             socket.write_all(head.as_bytes()).await?;
             socket.flush().await?;
+            // Each delay counts from when the chunk before was due, not from when the timer
+            // woke: a token every 10 ms is 100 tokens a second, as a provider's pace is.
+            let mut due = tokio::time::Instant::now();
             for chunk in chunks {
                 if !chunk.delay.is_zero() {
-                    tokio::time::sleep(chunk.delay).await;
+                    due += chunk.delay;
+                    tokio::time::sleep_until(due).await;
                 }
                 let data = chunk.bytes();
                 socket
