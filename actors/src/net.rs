@@ -5,6 +5,7 @@
 pub mod browser;
 mod guard;
 mod proxy;
+pub mod tls;
 
 pub use guard::{AllowRule, Fetched, GuardError, NetGuard};
 pub use proxy::ProxyServer;

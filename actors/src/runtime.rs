@@ -204,6 +204,8 @@ pub struct Runtime {
 impl Runtime {
     /// Opens the store and starts the actors.
     pub async fn start(settings: Settings) -> Result<Runtime, RuntimeError> {
+        // The HTTP clients' TLS configuration is made while the rest starts.
+        crate::net::tls::warm();
         let registry =
             Arc::new(ToolRegistry::bundled().map_err(|e| RuntimeError::Start(e.to_string()))?);
         let store_health = Arc::new(StoreHealth::default());

@@ -44,11 +44,13 @@ pub use events::EventBatch;
 use events::EventLog;
 use start::{branch_view, message_view, snapshot, start_turn, switch_branch_and_restore};
 
-/// A live feed of committed events: everything after `committed_seq` arrives on `receiver`,
-/// a commit's worth at a time.
+/// A live feed of a session's events: the store has everything up to `committed_seq`; `tail`
+/// holds the deltas published after it that the store may not have yet; everything later
+/// arrives on `receiver`.
 pub struct LiveFeed {
     pub receiver: broadcast::Receiver<EventBatch>,
     pub committed_seq: u64,
+    pub tail: Vec<Arc<Event>>,
 }
 
 pub enum SessionMsg {
@@ -127,6 +129,8 @@ pub enum SessionMsg {
         events: Vec<Arc<Event>>,
         result: Result<(), StorageError>,
     },
+    /// Write the deltas waiting for the store (they have waited [`events::DELTA_FLUSH`]).
+    FlushDeltas,
     /// Hibernate if idle.
     IdleCheck,
     /// Fail the actor on purpose (fault-injection tests only).
@@ -176,6 +180,8 @@ pub struct SessionState {
     /// Held by an upload while its files arrive: one batch at a time, so the limits hold
     /// exactly. The session does not hibernate while someone holds it.
     uploads: UploadLock,
+    /// A [`SessionMsg::FlushDeltas`] is on its way.
+    delta_flush_due: bool,
     last_activity: Instant,
 }
 
@@ -203,7 +209,7 @@ impl Actor for SessionActor {
             tokio::task::spawn_blocking(move || Workspace::open(workspace_dir)).await??;
 
         let now = crate::ids::now_ms();
-        let (record, messages, last_seq, is_new) = match stored {
+        let (mut record, messages, last_seq, is_new) = match stored {
             Some(s) => (s.record, s.messages, s.last_seq, false),
             None => (
                 SessionRecord {
@@ -219,8 +225,15 @@ impl Actor for SessionActor {
         let quota = Arc::new(crate::workspace::Quota::new(
             services.settings.workspace.quota_bytes(),
         ));
+        // A turn still marked as running was cut off by a crash: deltas it published may not
+        // have been stored, so numbering skips past every number they could have had.
+        let interrupted = record.running_turn.take();
+        let log = match interrupted {
+            Some(_) => EventLog::after_crash(last_seq),
+            None => EventLog::new(last_seq),
+        };
         let mut state = SessionState {
-            log: EventLog::new(last_seq),
+            log,
             key: key.clone(),
             services,
             record,
@@ -231,11 +244,12 @@ impl Actor for SessionActor {
             resources: Arc::default(),
             quota,
             uploads: UploadLock::default(),
+            delta_flush_due: false,
             last_activity: Instant::now(),
         };
 
         let mut batch = WriteBatch::new(key);
-        if let Some(turn_id) = state.record.running_turn.take() {
+        if let Some(turn_id) = interrupted {
             // The process died (or this actor failed) while the turn ran: say so in the log.
             tracing::warn!(session = %state.key, turn = %turn_id, "marking interrupted turn");
             for kind in [EventKind::interrupted(), EventKind::Stop {}] {
@@ -338,11 +352,13 @@ impl Actor for SessionActor {
                     state.record.updated_ms = crate::ids::now_ms();
                     state.last_activity = Instant::now();
                     flush(&myself, state, true);
-                } else if !only_deltas || state.log.idle() {
-                    // Deltas go at once when nothing is being committed; otherwise they wait
-                    // for that commit and go together (group commit: low latency when quiet,
-                    // few commits under load).
+                } else if !only_deltas || state.log.unwritten() >= events::DELTA_BATCH {
+                    // Deltas already reached subscribers; they are written with the next
+                    // event that is not a delta, in batches, or after a moment.
                     flush(&myself, state, false);
+                } else if !state.delta_flush_due {
+                    state.delta_flush_due = true;
+                    myself.send_after(events::DELTA_FLUSH, || SessionMsg::FlushDeltas);
                 }
             }
             SessionMsg::RecordMessages {
@@ -393,10 +409,11 @@ impl Actor for SessionActor {
                     // promise that, so it fails and is restarted from what was committed.
                     return Err(format!("committing events failed: {e}").into());
                 }
-                state.log.publish(events);
-                if state.log.idle() {
-                    flush(&myself, state, false);
-                }
+                state.log.committed(&events);
+            }
+            SessionMsg::FlushDeltas => {
+                state.delta_flush_due = false;
+                flush(&myself, state, false);
             }
             SessionMsg::IdleCheck => {
                 let idle = state.running.is_none()

@@ -1,6 +1,6 @@
 //! The HTTP API end to end, one module per route group (`api_*`) or concern: the server runs
 //! in-process on 127.0.0.1:0 with the fake model, or as the `okcvm` binary where the test is
-//! about the process (`restart`, part of `edge` and `tenants`).
+//! about the process (`restart`, `crash`, part of `edge` and `tenants`).
 
 mod api_chat;
 mod api_config;
@@ -10,6 +10,7 @@ mod api_sessions;
 mod api_system;
 mod branches;
 mod browser_guard;
+mod crash;
 mod edge;
 mod restart;
 mod snapshots;

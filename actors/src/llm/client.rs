@@ -17,6 +17,7 @@ use super::assemble::{error_message, whole_response, Assembler};
 use super::sse::SseDecoder;
 use super::{Completion, CompletionRequest, LlmError, StreamDelta};
 use crate::config::{EndpointSettings, LlmSettings};
+use crate::net::tls::LazyClient;
 
 /// The most of an error body kept for the message.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -26,7 +27,7 @@ const RESPONSE_LIMIT: usize = 32 * 1024 * 1024;
 /// A client for one chat endpoint.
 #[derive(Debug, Clone)]
 pub struct ChatClient {
-    http: reqwest::Client,
+    http: LazyClient,
     url: String,
     endpoint: EndpointSettings,
     settings: LlmSettings,
@@ -65,11 +66,12 @@ impl ChatClient {
                 message: format!("base_url must start with http:// or https://, got {base:?}"),
             });
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout())
-            .user_agent(concat!("okcvm/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| LlmError::Network(format!("could not build the HTTP client: {e}")))?;
+        let connect_timeout = settings.connect_timeout();
+        let http = LazyClient::new(move |builder| {
+            builder
+                .connect_timeout(connect_timeout)
+                .user_agent(concat!("okcvm/", env!("CARGO_PKG_VERSION")))
+        });
         Ok(Self {
             http,
             url: format!("{base}/chat/completions"),
@@ -151,7 +153,11 @@ impl ChatClient {
         deltas: Option<&mpsc::Sender<StreamDelta>>,
         forwarded: &mut bool,
     ) -> Result<Completion, AttemptError> {
-        let mut builder = self.http.post(&self.url).json(body);
+        let http = self
+            .http
+            .get()
+            .map_err(|e| AttemptError::fatal(LlmError::Network(e)))?;
+        let mut builder = http.post(&self.url).json(body);
         if let Some(key) = self.endpoint.api_key.as_deref().filter(|k| !k.is_empty()) {
             builder = builder.bearer_auth(key);
         }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
+use super::tls::LazyClient;
 use crate::config::WebSettings;
 
 mod address;
@@ -38,7 +39,7 @@ pub enum GuardError {
 #[derive(Clone)]
 pub struct NetGuard {
     allow: Arc<AllowList>,
-    client: reqwest::Client,
+    client: LazyClient,
     max_bytes: u64,
     timeout: Duration,
 }
@@ -179,29 +180,30 @@ impl NetGuard {
             .map(|a| AllowRule::parse(a))
             .collect::<Result<Vec<_>, _>>()?;
         let allow = Arc::new(AllowList::new(rules, own_port));
-        let policy_allow = allow.clone();
-        let redirect = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
-                return attempt.error(GuardError::Failed(format!(
-                    "more than {MAX_REDIRECTS} redirects"
-                )));
-            }
-            match check_url(&policy_allow, attempt.url()) {
-                Ok(()) => attempt.follow(),
-                Err(e) => attempt.error(e),
-            }
-        });
         let timeout = Duration::from_secs_f64(settings.timeout_s);
-        let client = reqwest::Client::builder()
-            .dns_resolver(Arc::new(GuardedResolver {
-                allow: allow.clone(),
-            }))
-            .redirect(redirect)
-            .timeout(timeout)
-            .connect_timeout(timeout.min(CONNECT_TIMEOUT))
-            .user_agent(concat!("OKCVM/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("the HTTP client could not start: {e}"))?;
+        let client_allow = allow.clone();
+        let client = LazyClient::new(move |builder| {
+            let policy_allow = client_allow.clone();
+            let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() >= MAX_REDIRECTS {
+                    return attempt.error(GuardError::Failed(format!(
+                        "more than {MAX_REDIRECTS} redirects"
+                    )));
+                }
+                match check_url(&policy_allow, attempt.url()) {
+                    Ok(()) => attempt.follow(),
+                    Err(e) => attempt.error(e),
+                }
+            });
+            builder
+                .dns_resolver(Arc::new(GuardedResolver {
+                    allow: client_allow.clone(),
+                }))
+                .redirect(redirect)
+                .timeout(timeout)
+                .connect_timeout(timeout.min(CONNECT_TIMEOUT))
+                .user_agent(concat!("OKCVM/", env!("CARGO_PKG_VERSION")))
+        });
         Ok(Self {
             allow,
             client,
@@ -309,7 +311,8 @@ impl NetGuard {
         let parsed = reqwest::Url::parse(url)
             .map_err(|e| GuardError::Refused(format!("{url:?} is not a URL ({e})")))?;
         check_url(&self.allow, &parsed)?;
-        Ok(self.client.request(method, parsed))
+        let client = self.client.get().map_err(GuardError::Failed)?;
+        Ok(client.request(method, parsed))
     }
 
     /// Sends a request and reads its body up to the size limit.
@@ -318,6 +321,8 @@ impl NetGuard {
         self.check_own_port(request.url()).await?;
         let response = self
             .client
+            .get()
+            .map_err(GuardError::Failed)?
             .execute(request)
             .await
             .map_err(|e| describe(&e))?;

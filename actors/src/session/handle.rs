@@ -137,6 +137,7 @@ impl SessionHandle {
             last: after,
             replay: VecDeque::new(),
             catch_up_to: 0,
+            tail: Vec::new(),
             live: None,
         }
     }
@@ -209,6 +210,8 @@ pub struct Subscription {
     replay: VecDeque<Arc<Event>>,
     /// While catching up from the store: read up to here before going live.
     catch_up_to: u64,
+    /// Published events the store may not have yet, handed out once the catch-up is done.
+    tail: Vec<Arc<Event>>,
     live: Option<broadcast::Receiver<super::EventBatch>>,
 }
 
@@ -238,12 +241,17 @@ impl Subscription {
                 self.replay.extend(page.into_iter().map(Arc::new));
                 continue;
             }
+            if !self.tail.is_empty() {
+                self.replay.extend(self.tail.drain(..));
+                continue;
+            }
             let Some(receiver) = self.live.as_mut() else {
                 let feed = self
                     .handle
                     .ask(|reply| SessionMsg::Subscribe { reply })
                     .await?;
                 self.catch_up_to = feed.committed_seq;
+                self.tail = feed.tail;
                 self.live = Some(feed.receiver);
                 continue;
             };

@@ -154,13 +154,11 @@ pub(super) fn note_uploads(
 fn interruption(state: &mut SessionState) -> Option<WriteBatch> {
     let turn = state.running.take()?;
     turn.cancel.cancel();
+    for kind in [EventKind::interrupted(), EventKind::Stop {}] {
+        state.log.push(Some(turn.id.clone()), kind);
+    }
     let mut batch = WriteBatch::new(state.key.clone());
     batch.events = state.log.take_pending();
-    for kind in [EventKind::interrupted(), EventKind::Stop {}] {
-        batch
-            .events
-            .push(state.log.make(Some(turn.id.clone()), kind));
-    }
     state.record.running_turn = None;
     state.record.updated_ms = crate::ids::now_ms();
     batch.record = Some(state.record.clone());
@@ -198,7 +196,7 @@ pub(super) async fn interrupt_running_turn(state: &mut SessionState) {
     };
     let events = batch.events.clone();
     match state.services.storage.commit(batch).await {
-        Ok(()) => state.log.publish(events),
+        Ok(()) => state.log.committed(&events),
         Err(e) => {
             tracing::error!(session = %state.key, error = %e, "could not record the interrupted turn")
         }

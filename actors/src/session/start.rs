@@ -177,7 +177,7 @@ pub(super) fn branch_view(state: &SessionState) -> BranchView {
             .collect(),
         running_turn: state.running.as_ref().map(|t| t.id.clone()),
         running_after_seq: state.running.as_ref().map(|t| t.after_seq),
-        last_seq: state.log.committed(),
+        last_seq: state.log.durable(),
     }
 }
 
@@ -192,7 +192,7 @@ pub(super) fn snapshot(state: &SessionState) -> SessionSnapshot {
             .collect(),
         total_messages: state.tree.len(),
         running_turn: state.running.as_ref().map(|t| t.id.clone()),
-        last_seq: state.log.committed(),
+        last_seq: state.log.durable(),
         created_ms: state.record.created_ms,
         updated_ms: state.record.updated_ms,
     }

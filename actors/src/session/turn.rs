@@ -271,15 +271,20 @@ impl Turn {
         let call = self.services.llm.complete(request, Some(tx), cancel);
         let mut partial = String::new();
         let relay = async {
-            while let Some(delta) = rx.recv().await {
-                let kind = match delta {
-                    StreamDelta::Text(delta) => {
-                        partial.push_str(&delta);
-                        EventKind::Token { delta }
-                    }
-                    StreamDelta::Reasoning(delta) => EventKind::Reasoning { delta },
-                };
-                self.emit(kind);
+            let mut deltas = Vec::new();
+            // Deltas that arrived together go to the session as one message.
+            while rx.recv_many(&mut deltas, DELTA_BUFFER).await > 0 {
+                let kinds = deltas
+                    .drain(..)
+                    .map(|delta| match delta {
+                        StreamDelta::Text(delta) => {
+                            partial.push_str(&delta);
+                            EventKind::Token { delta }
+                        }
+                        StreamDelta::Reasoning(delta) => EventKind::Reasoning { delta },
+                    })
+                    .collect();
+                self.emit_all(kinds);
             }
         };
         let cancelled = self.tool_ctx.cancel.clone();

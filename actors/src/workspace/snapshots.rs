@@ -87,7 +87,7 @@ enum Entry {
 }
 
 /// What the last snapshot knew of a file, to skip hashing it again when unchanged.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Indexed {
     size: u64,
     modified_ns: i128,
@@ -231,7 +231,11 @@ impl SnapshotStore {
                 *sha256 = hash;
             }
         }
-        self.write_index(tenant, session, &index);
+        // The index is a cache: written only when it changed, and without a flush (a lost
+        // one only means the next snapshot hashes every file again).
+        if index != known {
+            self.write_index(tenant, session, &index);
+        }
         let info = SnapshotInfo {
             id: crate::ids::new_id(),
             label,
@@ -251,7 +255,7 @@ impl SnapshotStore {
             id: info.id.clone(),
             reason: e.to_string(),
         })?;
-        write_atomically(&dir.join(format!("{}.json", info.id)), &text)?;
+        write_atomically(&dir.join(format!("{}.json", info.id)), &text, Flush::Yes)?;
         Ok(info)
     }
 
@@ -279,7 +283,7 @@ impl SnapshotStore {
             .unwrap_or(Ok(()))
             .ok()
             .and_then(|()| serde_json::to_vec(index).ok())
-            .map(|text| write_atomically(&path, &text));
+            .map(|text| write_atomically(&path, &text, Flush::No));
         if !matches!(written, Some(Ok(()))) {
             tracing::warn!(
                 "the snapshot index could not be written; the next snapshot rereads every file"
@@ -409,7 +413,7 @@ impl SnapshotStore {
             id: "branches".into(),
             reason: e.to_string(),
         })?;
-        write_atomically(&path, &text)
+        write_atomically(&path, &text, Flush::Yes)
     }
 
     /// Whether snapshot `id` exists for the session.
@@ -714,7 +718,14 @@ fn copy_hashing(mut reader: impl Read, out: &mut impl Write) -> std::io::Result<
     Ok((hash, size))
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SnapshotError> {
+/// Whether a file is flushed to the device before it replaces the old one.
+#[derive(Clone, Copy, PartialEq)]
+enum Flush {
+    Yes,
+    No,
+}
+
+fn write_atomically(path: &Path, bytes: &[u8], flush: Flush) -> Result<(), SnapshotError> {
     let shown = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -722,7 +733,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SnapshotError> {
     let temp = path.with_file_name(format!(".{shown}.tmp-{}", crate::ids::new_id()));
     let mut file = crate::private::create_new_file(&temp).map_err(io("write", shown.clone()))?;
     file.write_all(bytes).map_err(io("write", shown.clone()))?;
-    file.sync_all().map_err(io("write", shown.clone()))?;
+    if flush == Flush::Yes {
+        file.sync_all().map_err(io("write", shown.clone()))?;
+    }
     std::fs::rename(&temp, path).map_err(io("replace", shown))
 }
 

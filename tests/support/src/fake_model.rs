@@ -57,7 +57,7 @@ enum Payload {
 }
 
 impl Chunk {
-    /// Waits this long before writing the chunk.
+    /// Writes the chunk this long after the one before was due (or after the headers).
     pub fn with_delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
         self
@@ -290,9 +290,14 @@ struct State {
     requests: Vec<RawRequest>,
     /// Benchmarks measuring memory turn this on so that the recorded bodies are not counted.
     drop_bodies: bool,
-    /// Answers every request the script does not cover (instead of a 500).
+    /// Answers every request the script does not cover, from the request's body.
+    responder: Option<Responder>,
+    /// Answers every request the script and the responder do not cover (instead of a 500).
     fallback: Option<Response>,
 }
+
+/// Picks the answer to a request from its body (JSON).
+type Responder = Arc<dyn Fn(&Value) -> Response + Send + Sync>;
 
 /// The running server; stops when dropped.
 pub struct FakeModel {
@@ -363,6 +368,17 @@ impl FakeModel {
         self.state.lock().expect("fake model state").fallback = Some(response);
     }
 
+    /// Answers every request the script does not cover with what `respond` makes of its
+    /// body, e.g. a tool call until the conversation ends in a tool result, then text.
+    pub fn set_responder(&self, respond: impl Fn(&Value) -> Response + Send + Sync + 'static) {
+        self.state.lock().expect("fake model state").responder = Some(Arc::new(respond));
+    }
+
+    /// Back to the script and the fallback alone.
+    pub fn clear_responder(&self) {
+        self.state.lock().expect("fake model state").responder = None;
+    }
+
     /// Stops keeping request bodies (they are recorded as empty from now on).
     pub fn drop_request_bodies(&self) {
         self.state.lock().expect("fake model state").drop_bodies = true;
@@ -394,6 +410,17 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>, arrived: Arc<Not
     // Keep-alive, as providers do: one request after another until a response ends the
     // connection (a cut stream, a hang) or the client closes it.
     while let Some(request) = read_request(&mut socket).await {
+        let (scripted, responder) = {
+            let mut state = state.lock().expect("fake model state");
+            (state.script.pop_front(), state.responder.clone())
+        };
+        let response = match (scripted, responder) {
+            (Some(response), _) => Some(response),
+            (None, Some(respond)) => Some(respond(
+                &serde_json::from_slice(&request.body).unwrap_or(Value::Null),
+            )),
+            (None, None) => None,
+        };
         let response = {
             let mut state = state.lock().expect("fake model state");
             let mut request = request;
@@ -401,7 +428,7 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>, arrived: Arc<Not
                 request.body = Vec::new();
             }
             state.requests.push(request);
-            state.script.pop_front().or_else(|| state.fallback.clone())
+            response.or_else(|| state.fallback.clone())
         };
         arrived.notify_waiters();
         let response = response.unwrap_or_else(|| {
@@ -481,9 +508,13 @@ async fn write_response(socket: &mut TcpStream, response: Response) -> std::io::
             head.push_str("transfer-encoding: chunked\r\n\r\n");
             socket.write_all(head.as_bytes()).await?;
             socket.flush().await?;
+            // Each delay counts from when the chunk before was due, not from when the timer
+            // woke: a token every 10 ms is 100 tokens a second, as a provider's pace is.
+            let mut due = tokio::time::Instant::now();
             for chunk in chunks {
                 if !chunk.delay.is_zero() {
-                    tokio::time::sleep(chunk.delay).await;
+                    due += chunk.delay;
+                    tokio::time::sleep_until(due).await;
                 }
                 let data = chunk.bytes();
                 socket

@@ -19,6 +19,10 @@ use crate::sync::lock;
 
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Value, String>>>>>;
 
+/// What a call on a browser that has died answers: the next `browser_visit` starts a new one.
+const GONE: &str =
+    "the browser went away (it starts again with the next browser_visit: visit the page again)";
+
 /// An event from the browser.
 #[derive(Debug, Clone)]
 pub(crate) struct Event {
@@ -99,7 +103,7 @@ impl Cdp {
             }
             reader_closed.cancel();
             for (_, waiter) in lock(&reader_pending).drain() {
-                let _ = waiter.send(Err("the browser went away".into()));
+                let _ = waiter.send(Err(GONE.into()));
             }
         });
         Arc::new(Self {
@@ -132,7 +136,7 @@ impl Cdp {
         timeout: Duration,
     ) -> Result<Value, String> {
         if self.closed.is_cancelled() {
-            return Err("the browser went away".into());
+            return Err(GONE.into());
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let mut message = json!({"id": id, "method": method, "params": params});
@@ -143,10 +147,10 @@ impl Cdp {
         lock(&self.pending).insert(id, tx);
         self.out
             .send(message.to_string())
-            .map_err(|_| "the browser went away".to_owned())?;
+            .map_err(|_| GONE.to_owned())?;
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(answer)) => answer,
-            Ok(Err(_)) => Err("the browser went away".into()),
+            Ok(Err(_)) => Err(GONE.into()),
             Err(_) => {
                 lock(&self.pending).remove(&id);
                 Err(format!(

@@ -193,3 +193,18 @@ fn a_same_size_edit_is_seen_and_unchanged_files_are_not_stored_again() {
         "omega"
     );
 }
+
+#[test]
+fn the_hash_index_is_rewritten_only_when_a_file_changed() {
+    use std::os::unix::fs::MetadataExt;
+    let f = fixture();
+    f.store.take("t", "s", &f.ws, None, None).unwrap();
+    let index = f.store.index_path("t", "s");
+    let inode = || std::fs::metadata(&index).unwrap().ino();
+    let first = inode();
+    f.store.take("t", "s", &f.ws, None, None).unwrap();
+    assert_eq!(inode(), first, "an unchanged workspace rewrote the index");
+    std::fs::write(f.ws.join("output/a.txt"), "alpha, longer").unwrap();
+    f.store.take("t", "s", &f.ws, None, None).unwrap();
+    assert_ne!(inode(), first, "a changed file left the index as it was");
+}

@@ -6,6 +6,12 @@
 //! first relayed token (SSE chat); the delay each token takes from the model to the client
 //! with 1,000 concurrent SSE streams, after each stream's first token (the fake model stamps
 //! every token with the time it wrote it); server RSS with 10,000 stored sessions, and cold start with them.
+//! The `script` phase plays a model with a realistic pace (64-token answers, the first token
+//! after 100 ms, then one every 10 ms; tool turns ask for one `shell` call of `echo hi`
+//! first) to 1 to 128 clients, each in its own session, and reports the server's CPU per
+//! turn, the overhead each turn adds to the model's own time, turns/s against the model-bound
+//! limit, and the delay of the first relayed token; then the same answers at once (no model
+//! time) to 8 clients, for turns/s.
 //!
 //! Run: `cargo bench --bench http_load`. Knobs (environment):
 //! - `OKCVM_LOAD_URL=http://host:port`: drive that server instead of starting one (its chat
@@ -14,7 +20,11 @@
 //! - `OKCVM_LOAD_TOKEN`: a bearer token for servers with `auth.mode: tokens`.
 //! - `TURNS` (per level, default 400), `STREAMS` (1000), `TOKENS` (20 per stream),
 //!   `TOKEN_MS` (interval between a stream's tokens, 50),
-//!   `STORED` (10000), `PHASES` (comma list of start,turns,first_token,streams,memory).
+//!   `STORED` (10000), `PHASES` (comma list of start,turns,first_token,streams,memory,script;
+//!   all but script by default), `SCRIPT_CLIENTS` (1,8,32,128), `SCRIPT_TURNS` (turns per
+//!   level, at least one per client: 30).
+//! - `OKCVM_LOAD_BINARY=path`: start that `okcvm` binary instead of the one built with this
+//!   benchmark (to compare two builds on the same driver).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -25,6 +35,8 @@ use support::bench::{block_on, env_or, percentile_ms};
 use support::binary::ServerProcess;
 use support::fake_model::*;
 use support::server::SseReader;
+
+mod script;
 
 struct Target {
     url: String,
@@ -69,8 +81,10 @@ impl Target {
 }
 
 async fn start_server(data_dir: &std::path::Path, model_url: &str) -> ServerProcess {
+    let binary = std::env::var("OKCVM_LOAD_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_okcvm").to_string());
     support::binary::start(
-        env!("CARGO_BIN_EXE_okcvm"),
+        binary,
         data_dir,
         model_url,
         &[("OKCVM_SESSIONS__IDLE_HIBERNATE_S", "5")],
@@ -299,6 +313,11 @@ async fn drive() {
             percentile_ms(&delays, 0.99),
             percentile_ms(&delays, 1.0),
         );
+    }
+
+    if has("script") {
+        script::run(&model, &target, server.as_ref()).await;
+        model.clear_responder();
     }
 
     if let (Some(server), true) = (server, has("memory")) {
