@@ -18,8 +18,10 @@ use tokio::sync::broadcast;
 use super::LiveFeed;
 use crate::event::{Event, EventKind};
 
-/// Published batches a subscriber may be behind by before it resyncs.
-const FANOUT_CAPACITY: usize = 1024;
+/// Published batches a subscriber may be behind by before it resyncs (from the store and the
+/// session's tail, so falling behind loses nothing). The channel holds this many slots from
+/// the start, so it is made only while someone listens.
+const FANOUT_CAPACITY: usize = 256;
 
 /// How far above the last durable event a delta may be published. A session loaded after a
 /// crash during a turn numbers its events from above the stored ones plus this, so a number a
@@ -52,7 +54,8 @@ pub(super) struct EventLog {
     undurable: VecDeque<Arc<Event>>,
     /// Batches sent to the store and not yet acknowledged.
     in_flight: usize,
-    fanout: broadcast::Sender<EventBatch>,
+    /// The channel to subscribers, while there are any.
+    fanout: Option<broadcast::Sender<EventBatch>>,
 }
 
 impl EventLog {
@@ -65,7 +68,7 @@ impl EventLog {
             to_publish: VecDeque::new(),
             undurable: VecDeque::new(),
             in_flight: 0,
-            fanout: broadcast::channel(FANOUT_CAPACITY).0,
+            fanout: None,
         }
     }
 
@@ -157,17 +160,25 @@ impl EventLog {
             self.published = event.seq;
             batch.push(event);
         }
-        if !batch.is_empty() {
-            // An error only means nobody is listening right now.
-            let _ = self.fanout.send(batch.into());
+        if batch.is_empty() {
+            return;
+        }
+        if let Some(fanout) = &self.fanout {
+            if fanout.send(batch.into()).is_err() {
+                // Everyone left: the channel's slots go until someone subscribes again.
+                self.fanout = None;
+            }
         }
     }
 
     /// Everything after `committed_seq` (the store has everything up to it): first `tail`,
     /// published and not yet durable, then whatever `receiver` brings.
-    pub(super) fn subscribe(&self) -> LiveFeed {
+    pub(super) fn subscribe(&mut self) -> LiveFeed {
+        let fanout = self
+            .fanout
+            .get_or_insert_with(|| broadcast::channel(FANOUT_CAPACITY).0);
         LiveFeed {
-            receiver: self.fanout.subscribe(),
+            receiver: fanout.subscribe(),
             committed_seq: self.durable,
             tail: self.undurable.iter().cloned().collect(),
         }
@@ -187,7 +198,7 @@ impl EventLog {
         self.to_write.is_empty()
             && self.to_publish.is_empty()
             && self.in_flight == 0
-            && self.fanout.receiver_count() == 0
+            && self.fanout.as_ref().is_none_or(|f| f.receiver_count() == 0)
     }
 }
 
@@ -203,7 +214,7 @@ mod tests {
         batch.iter().map(|e| e.seq).collect()
     }
 
-    fn tail(log: &EventLog) -> Vec<u64> {
+    fn tail(log: &mut EventLog) -> Vec<u64> {
         log.subscribe().tail.iter().map(|e| e.seq).collect()
     }
 
@@ -217,10 +228,10 @@ mod tests {
         assert_eq!(seqs(&rx.try_recv().unwrap()), vec![12]);
         assert_eq!(log.durable(), 10);
         assert_eq!(log.subscribe().committed_seq, 10);
-        assert_eq!(tail(&log), vec![11, 12]);
+        assert_eq!(tail(&mut log), vec![11, 12]);
         let batch = log.take_pending();
         log.committed(&batch);
-        assert_eq!(tail(&log), Vec::<u64>::new());
+        assert_eq!(tail(&mut log), Vec::<u64>::new());
         drop(rx);
         assert!(log.is_quiet());
     }
@@ -238,7 +249,7 @@ mod tests {
         assert_eq!(batch.len(), 3);
         log.committed(&batch[..2]);
         assert_eq!(seqs(&rx.try_recv().unwrap()), vec![2, 3]);
-        assert_eq!(tail(&log), vec![3]);
+        assert_eq!(tail(&mut log), vec![3]);
     }
 
     #[test]
@@ -252,7 +263,22 @@ mod tests {
         let batch = log.take_pending();
         log.committed(&batch[..1]);
         assert_eq!(seqs(&rx.try_recv().unwrap()), vec![UNDURABLE_SEQS + 1]);
-        assert_eq!(tail(&log).len() as u64, UNDURABLE_SEQS);
+        assert_eq!(tail(&mut log).len() as u64, UNDURABLE_SEQS);
+    }
+
+    #[test]
+    fn the_fanout_channel_exists_only_while_someone_listens() {
+        let mut log = EventLog::new(0);
+        log.push(None, token("nobody hears this"));
+        assert!(log.fanout.is_none());
+        let rx = log.subscribe().receiver;
+        assert!(log.fanout.is_some());
+        drop(rx);
+        log.push(None, token("the last listener left"));
+        assert!(log.fanout.is_none());
+        let mut rx = log.subscribe().receiver;
+        log.push(None, token("heard"));
+        assert_eq!(seqs(&rx.try_recv().unwrap()), vec![3]);
     }
 
     #[test]

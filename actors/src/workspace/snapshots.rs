@@ -293,36 +293,77 @@ impl SnapshotStore {
 
     /// The session's snapshots, newest first.
     pub fn list(&self, tenant: &str, session: &str) -> Result<Vec<SnapshotInfo>, SnapshotError> {
+        self.list_newest(tenant, session, usize::MAX)
+    }
+
+    /// The session's newest `limit` snapshots, newest first. Only their descriptions are read
+    /// (not their file lists), and only theirs: a turn's answer lists the newest few, and it
+    /// must not cost more as the session grows old.
+    pub fn list_newest(
+        &self,
+        tenant: &str,
+        session: &str,
+        limit: usize,
+    ) -> Result<Vec<SnapshotInfo>, SnapshotError> {
         let dir = self.session_dir(tenant, session);
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(io("list", "the snapshots")(e)),
         };
-        let mut out = Vec::new();
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(id) = name.strip_suffix(".json") {
-                out.push(self.manifest(tenant, session, id)?.info);
-            }
-        }
-        out.sort_by(|a, b| b.id.cmp(&a.id));
-        Ok(out)
+        // Ids are UUIDv7 in hex: their order is the order they were taken in.
+        let mut ids: Vec<String> = entries
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                name.strip_suffix(".json").map(str::to_owned)
+            })
+            .collect();
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids.iter()
+            .take(limit)
+            .map(|id| self.info(tenant, session, id))
+            .collect()
     }
 
-    fn manifest(&self, tenant: &str, session: &str, id: &str) -> Result<Manifest, SnapshotError> {
+    /// The description of snapshot `id`, without building its file list.
+    fn info(&self, tenant: &str, session: &str, id: &str) -> Result<SnapshotInfo, SnapshotError> {
+        /// A manifest read for its description: the file list is skipped, not built.
+        #[derive(Deserialize)]
+        struct Head {
+            info: SnapshotInfo,
+        }
+        let raw = self.manifest_bytes(tenant, session, id)?;
+        serde_json::from_slice::<Head>(&raw)
+            .map(|head| head.info)
+            .map_err(|e| SnapshotError::Corrupt {
+                id: id.to_string(),
+                reason: e.to_string(),
+            })
+    }
+
+    fn manifest_bytes(
+        &self,
+        tenant: &str,
+        session: &str,
+        id: &str,
+    ) -> Result<Vec<u8>, SnapshotError> {
         let valid = !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit());
         if !valid {
             return Err(SnapshotError::Unknown(id.to_string()));
         }
         let path = self.session_dir(tenant, session).join(format!("{id}.json"));
-        let raw = match std::fs::read(&path) {
-            Ok(raw) => raw,
+        match std::fs::read(&path) {
+            Ok(raw) => Ok(raw),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(SnapshotError::Unknown(id.to_string()))
+                Err(SnapshotError::Unknown(id.to_string()))
             }
-            Err(e) => return Err(io("read", format!("snapshot {id}"))(e)),
-        };
+            Err(e) => Err(io("read", format!("snapshot {id}"))(e)),
+        }
+    }
+
+    fn manifest(&self, tenant: &str, session: &str, id: &str) -> Result<Manifest, SnapshotError> {
+        let raw = self.manifest_bytes(tenant, session, id)?;
         serde_json::from_slice(&raw).map_err(|e| SnapshotError::Corrupt {
             id: id.to_string(),
             reason: e.to_string(),
@@ -766,10 +807,12 @@ pub fn workspace_state(
     session: &str,
     limit: usize,
 ) -> serde_json::Value {
-    let snapshots = store.list(tenant, session).unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "listing snapshots failed");
-        Vec::new()
-    });
+    let snapshots = store
+        .list_newest(tenant, session, limit)
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "listing snapshots failed");
+            Vec::new()
+        });
     let branches = store.branches(tenant, session).unwrap_or_default();
     let brief = |s: &SnapshotInfo| {
         serde_json::json!({

@@ -208,3 +208,20 @@ fn the_hash_index_is_rewritten_only_when_a_file_changed() {
     f.store.take("t", "s", &f.ws, None, None).unwrap();
     assert_ne!(inode(), first, "a changed file left the index as it was");
 }
+
+#[test]
+fn the_newest_snapshots_are_listed_alone_in_order() {
+    let f = fixture();
+    for i in 0..5 {
+        std::fs::write(f.ws.join("output/a.txt"), format!("version {i}")).unwrap();
+        f.store
+            .take("t", "s", &f.ws, Some(format!("v{i}")), None)
+            .unwrap();
+    }
+    let all = f.store.list("t", "s").unwrap();
+    let labels: Vec<_> = all.iter().map(|s| s.label.clone().unwrap()).collect();
+    assert_eq!(labels, ["v4", "v3", "v2", "v1", "v0"]);
+    let newest = f.store.list_newest("t", "s", 2).unwrap();
+    assert_eq!(newest, all[..2].to_vec());
+    assert!(f.store.list_newest("t", "never", 2).unwrap().is_empty());
+}
