@@ -339,13 +339,9 @@ impl Actor for SessionActor {
                     // A turn from before a restart, or already finished: its results are dropped.
                     return Ok(());
                 }
-                let mut finished = false;
-                let mut only_deltas = true;
-                for kind in kinds {
-                    finished |= matches!(kind, EventKind::Stop {});
-                    only_deltas &= kind.is_delta();
-                    state.log.push(Some(turn_id.clone()), kind);
-                }
+                let finished = kinds.iter().any(|k| matches!(k, EventKind::Stop {}));
+                let only_deltas = kinds.iter().all(EventKind::is_delta);
+                state.log.push_all(Some(turn_id.clone()), kinds);
                 if finished {
                     state.running = None;
                     state.record.running_turn = None;

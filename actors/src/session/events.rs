@@ -93,9 +93,21 @@ impl EventLog {
     /// Appends an event: it waits for the store, and is published as soon as the durability
     /// rule allows (a delta at once when nothing before it waits).
     pub(super) fn push(&mut self, turn_id: Option<String>, kind: EventKind) {
-        let event = self.make(turn_id, kind);
-        self.to_write.push(event.clone());
-        self.to_publish.push_back(event);
+        self.push_all(turn_id, [kind]);
+    }
+
+    /// Appends events that arrived together: what may be published of them goes to
+    /// subscribers as one message, so a burst of deltas costs each subscriber one wake-up.
+    pub(super) fn push_all(
+        &mut self,
+        turn_id: Option<String>,
+        kinds: impl IntoIterator<Item = EventKind>,
+    ) {
+        for kind in kinds {
+            let event = self.make(turn_id.clone(), kind);
+            self.to_write.push(event.clone());
+            self.to_publish.push_back(event);
+        }
         self.publish_ready();
     }
 
@@ -264,6 +276,15 @@ mod tests {
         log.committed(&batch[..1]);
         assert_eq!(seqs(&rx.try_recv().unwrap()), vec![UNDURABLE_SEQS + 1]);
         assert_eq!(tail(&mut log).len() as u64, UNDURABLE_SEQS);
+    }
+
+    #[test]
+    fn deltas_that_arrive_together_are_published_together() {
+        let mut log = EventLog::new(0);
+        let mut rx = log.subscribe().receiver;
+        log.push_all(None, [token("a"), token("b"), token("c")]);
+        assert_eq!(seqs(&rx.try_recv().unwrap()), vec![1, 2, 3]);
+        assert!(rx.try_recv().is_err());
     }
 
     #[test]
