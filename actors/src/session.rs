@@ -129,7 +129,7 @@ pub enum SessionMsg {
         events: Vec<Arc<Event>>,
         result: Result<(), StorageError>,
     },
-    /// Write the deltas waiting for the store (they have waited [`events::DELTA_FLUSH`]).
+    /// Write the deltas waiting for the store (they have waited `events::DELTA_FLUSH`).
     FlushDeltas,
     /// Hibernate if idle.
     IdleCheck,

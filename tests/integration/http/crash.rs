@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 use support::binary::ServerProcess;
 use support::fake_model::*;
-use support::server::{seq, Frame, SseReader};
+use support::server::{events, seq, Frame, SseReader};
 
 const ROUNDS: usize = 10;
 const SESSIONS: usize = 3;
@@ -54,17 +54,6 @@ fn streamed(count: usize, every: Duration, end: Vec<Chunk>) -> Response {
 
 async fn start(okcvm: &str, dir: &Path, model: &FakeModel) -> ServerProcess {
     support::binary::start(okcvm, dir, &model.base_url(), &[]).await
-}
-
-async fn events(client: &reqwest::Client, url: &str, session: &str, after: u64) -> SseReader {
-    let response = client
-        .get(format!("{url}/api/session/events?client_id={session}"))
-        .header("last-event-id", after.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    SseReader::new(response)
 }
 
 /// The session's last durable event number, as the server reports it.
@@ -166,7 +155,7 @@ async fn sigkill_during_streaming_turns_never_renumbers_what_clients_received() 
                     stored_last > last_seen,
                     "round {round}: the turn {session} was cut off in ends at {stored_last}, at or below {last_seen} received"
                 );
-                let rest = events(&client, &server.url, &session, last_seen)
+                let rest = events(&client, &server.url, &session, Some(last_seen))
                     .await
                     .until_stop()
                     .await;
@@ -185,7 +174,7 @@ async fn sigkill_during_streaming_turns_never_renumbers_what_clients_received() 
             // The whole log from the start: in order, agreeing with every event any client
             // received under the same number, and holding every received event that is not
             // a delta (those were durable before they were sent).
-            let mut replay = events(&client, &server.url, &session, 0).await;
+            let mut replay = events(&client, &server.url, &session, Some(0)).await;
             let mut replayed = BTreeMap::new();
             while replayed.keys().next_back().copied().unwrap_or(0) < stored_last {
                 let frame = replay.next().await.expect("the replay reaches the end");

@@ -33,18 +33,7 @@ async fn run(dir: &Path, model: &FakeModel) -> Running {
 
 impl Running {
     async fn events(&self, session: &str, after: u64) -> SseReader {
-        let response = self
-            .client
-            .get(format!(
-                "{}/api/session/events?client_id={session}",
-                self.url
-            ))
-            .header("last-event-id", after.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        SseReader::new(response)
+        events(&self.client, &self.url, session, Some(after)).await
     }
 
     async fn terminate(self) -> std::process::ExitStatus {

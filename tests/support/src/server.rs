@@ -84,15 +84,7 @@ impl TestServer {
 
     /// `GET /api/session/events` from after `after`.
     pub async fn events(&self, session: &str, last_event_id: Option<u64>) -> SseReader {
-        let mut request = self
-            .client
-            .get(self.at(&format!("/api/session/events?client_id={session}")));
-        if let Some(id) = last_event_id {
-            request = request.header("last-event-id", id.to_string());
-        }
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        SseReader::new(response)
+        events(&self.client, &self.url, session, last_event_id).await
     }
 
     pub async fn shutdown(mut self) {
@@ -100,6 +92,23 @@ impl TestServer {
             server.shutdown().await;
         }
     }
+}
+
+/// `GET /api/session/events` of the server at `url` (e.g. `http://127.0.0.1:40123`), from
+/// after `last_event_id` when one is given.
+pub async fn events(
+    client: &reqwest::Client,
+    url: &str,
+    session: &str,
+    last_event_id: Option<u64>,
+) -> SseReader {
+    let mut request = client.get(format!("{url}/api/session/events?client_id={session}"));
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id.to_string());
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    SseReader::new(response)
 }
 
 pub async fn status_json(response: reqwest::Response) -> (u16, Value) {
