@@ -75,7 +75,11 @@ pub fn percent_decode(text: &str) -> Vec<u8> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+            // `get`: the two bytes after `%` may cut a character, which is no escape.
+            if let Some(b) = text
+                .get(i + 1..i + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            {
                 out.push(b);
                 i += 3;
                 continue;
@@ -128,6 +132,15 @@ mod tests {
         0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0,
         0, 0, 2, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x7b, 0x40, 0xe8, 0xdd,
     ];
+
+    #[test]
+    fn escapes_are_decoded_and_a_percent_before_a_wide_character_is_kept() {
+        assert_eq!(percent_decode("a%20b%2Fc"), b"a b/c");
+        assert_eq!(percent_decode("100%"), b"100%");
+        // The two bytes after `%` end inside `é`: no escape, and no panic.
+        assert_eq!(percent_decode("%a\u{e9}.png"), "%a\u{e9}.png".as_bytes());
+        assert_eq!(percent_decode("%\u{e9}"), "%\u{e9}".as_bytes());
+    }
 
     #[test]
     fn data_urls_and_files_load_once_and_failures_are_remembered() {
