@@ -29,7 +29,8 @@ use nix::unistd::{unlinkat, UnlinkatFlags};
 /// Set once `openat2` answered `ENOSYS`: later opens go straight to the component walk.
 static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
 
-/// How often an open is retried when `openat2` reports a concurrent rename (`EAGAIN`).
+/// How often an open is retried when `openat2` reports a concurrent rename (`EAGAIN`) before
+/// it takes the component walk instead.
 const RACE_RETRIES: usize = 16;
 
 /// What a name in a directory is, without following it.
@@ -213,6 +214,9 @@ impl Dir {
                     | ResolveFlag::RESOLVE_NO_MAGICLINKS
                     | ResolveFlag::RESOLVE_NO_XDEV,
             );
+            // `EAGAIN` is the kernel unable to be sure a lookup raced by a rename stayed
+            // beneath the handle. One that keeps losing takes the walk below, which holds the
+            // same guarantee, rather than failing the caller.
             for _ in 0..RACE_RETRIES {
                 match openat2(&self.fd, path, how) {
                     Err(Errno::EAGAIN) => continue,
@@ -222,9 +226,6 @@ impl Dir {
                     }
                     result => return result.map_err(errno),
                 }
-            }
-            if !NO_OPENAT2.load(Ordering::Relaxed) {
-                return Err(errno(Errno::EAGAIN));
             }
         }
         self.walk(&parts, flags, mode)
