@@ -132,15 +132,20 @@ pub async fn start(
     }
 
     let runtime = Runtime::start(settings.clone()).await?;
-    // What is and is not isolated is said once here, and kept for the health check.
-    let isolation = runtime.jail().report();
-    for line in &isolation.isolated {
-        tracing::info!("isolation: {line}");
-    }
-    for warning in &isolation.not_isolated {
-        tracing::warn!("{warning}");
-        eprintln!("warning: {warning}");
-    }
+    // What is and is not isolated is said once the jail is built (the server answers
+    // meanwhile; the health check says `preparing` until then).
+    let jail = runtime.jail().clone();
+    tokio::spawn(async move {
+        jail.ready().await;
+        let isolation = jail.report();
+        for line in &isolation.isolated {
+            tracing::info!("isolation: {line}");
+        }
+        for warning in &isolation.not_isolated {
+            tracing::warn!("{warning}");
+            eprintln!("warning: {warning}");
+        }
+    });
     let mut endpoints = Endpoints::from_settings(&settings);
     let mut stored = settings::decode_stored(runtime.get_setting(settings::STORED_SETTING).await?);
     // Keys from the configuration are never kept in the store (earlier versions put them
@@ -174,7 +179,6 @@ pub async fn start(
         staging_dir,
         sites_dir,
         config_lock: tokio::sync::Mutex::new(()),
-        isolation,
     });
     let limits = EdgeLimits::new(&app.settings.server, edge::raise_fd_limit());
     let routes = crate::http::routes(app.clone(), addr);

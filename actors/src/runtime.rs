@@ -249,7 +249,7 @@ impl Runtime {
     }
 
     /// What agent code runs in.
-    pub fn jail(&self) -> &crate::workspace::Jail {
+    pub fn jail(&self) -> &Arc<crate::workspace::Jail> {
         &self.services.jail
     }
 
@@ -432,8 +432,8 @@ fn stored<T>(result: Result<T, StorageError>) -> Result<T, RuntimeError> {
     }
 }
 
-/// Starts the network proxy (when the jail's network goes through it) and builds the jail,
-/// probing it with a real command off the async threads.
+/// Starts the network proxy (when the jail's network goes through it) and the jail's build,
+/// which goes on (and probes it with a real command) on a thread of its own.
 async fn start_jail(
     settings: &Settings,
     guard: &crate::net::NetGuard,
@@ -465,10 +465,7 @@ async fn start_jail(
         settings.run_dir(),
         proxy.as_ref().map(|p| p.path().to_path_buf()),
     );
-    let jail = tokio::task::spawn_blocking(move || crate::workspace::Jail::prepare(&setup))
-        .await
-        .map_err(|e| RuntimeError::Start(format!("building the jail failed: {e}")))?;
-    Ok((Arc::new(jail), proxy))
+    Ok((crate::workspace::Jail::start(setup), proxy))
 }
 
 /// The innermost reason of a failed start: ractor wraps a child's startup failure in its

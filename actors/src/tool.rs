@@ -78,13 +78,13 @@ pub struct ToolContext {
 impl ToolContext {
     /// A command in this session's workspace, under the configured sandbox, network setting,
     /// resource limits and environment allow-list.
-    pub(crate) fn command(
+    pub(crate) async fn command(
         &self,
         command: impl Into<String>,
         timeout: std::time::Duration,
     ) -> Result<crate::workspace::CommandSpec, ToolError> {
         let settings = &self.settings.workspace;
-        if let crate::workspace::Isolation::Unavailable(reason) = self.jail.isolation() {
+        if let crate::workspace::Isolation::Unavailable(reason) = self.jail.ready().await {
             return Err(ToolError::Unavailable(format!(
                 "agent code cannot run here: {reason}"
             )));

@@ -44,9 +44,6 @@ pub struct App {
     pub sites_dir: PathBuf,
     /// Serialises `/api/config` changes (read, merge, store, apply).
     pub config_lock: tokio::sync::Mutex<()>,
-    /// What agent code runs in and what that isolates, decided at start (shown by the health
-    /// check).
-    pub isolation: okcvm_actors::workspace::IsolationReport,
 }
 
 /// A request about one session of one tenant.

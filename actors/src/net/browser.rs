@@ -50,11 +50,7 @@ pub struct Browsers {
 
 impl Browsers {
     pub fn new(settings: BrowserSettings, guard: NetGuard, jail: Arc<Jail>) -> Self {
-        // Where the jail cannot be built, there is no browser: pages are fetched and read.
-        let program = match jail.isolation() {
-            Isolation::Unavailable(_) => None,
-            _ => find_chromium(&settings),
-        };
+        let program = find_chromium(&settings);
         Self {
             program,
             settings,
@@ -64,9 +60,10 @@ impl Browsers {
         }
     }
 
-    /// Whether a real browser can run here (else pages are fetched and read).
-    pub fn available(&self) -> bool {
-        self.program.is_some()
+    /// Whether a real browser can run here (else pages are fetched and read). Where the jail
+    /// cannot be built there is no browser; while it is being built, this waits for it.
+    pub async fn available(&self) -> bool {
+        self.program.is_some() && !matches!(self.jail.ready().await, Isolation::Unavailable(_))
     }
 
     pub(crate) fn settings(&self) -> &BrowserSettings {

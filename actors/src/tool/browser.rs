@@ -167,7 +167,7 @@ async fn on_element<'a>(
     citation_id: Option<i64>,
     url: Option<&str>,
 ) -> Result<(ContextGuard<'a>, usize, Value), ToolError> {
-    if !ctx.web.browsers.available() {
+    if !ctx.web.browsers.available().await {
         return Err(no_browser(tool));
     }
     let mut context = context(ctx).await?;

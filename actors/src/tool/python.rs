@@ -71,7 +71,7 @@ impl TypedTool for IPython {
             }));
         }
         if kernel.is_none() {
-            *kernel = Some(start(ctx)?);
+            *kernel = Some(start(ctx).await?);
         }
         let Some(running) = kernel.as_mut() else {
             return Err(ToolError::Failed(
@@ -129,10 +129,10 @@ impl TypedTool for IPython {
 }
 
 /// Starts the session's interpreter in the jail.
-fn start(ctx: &ToolContext) -> Result<Kernel, ToolError> {
+async fn start(ctx: &ToolContext) -> Result<Kernel, ToolError> {
     let python = &ctx.settings.workspace.python;
     // No timeout: the interpreter lives until its session lets go of it; cells have their own.
-    let spec = ctx.command(kernel::command(python), Duration::MAX)?;
+    let spec = ctx.command(kernel::command(python), Duration::MAX).await?;
     Kernel::start(&spec, python)
 }
 

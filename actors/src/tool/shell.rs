@@ -49,7 +49,9 @@ impl TypedTool for Shell {
                 u64::try_from(ms.max(1)).unwrap_or(1)
             })
             .min(settings.max_shell_timeout_ms);
-        let spec = ctx.command(args.command, Duration::from_millis(timeout_ms))?;
+        let spec = ctx
+            .command(args.command, Duration::from_millis(timeout_ms))
+            .await?;
         let outcome = run_command(spec, &ctx.cancel).await.map_err(|e| {
             ToolError::Failed(format!(
                 "the command could not be started: {}",

@@ -75,7 +75,7 @@ impl TypedTool for SlidesGenerator {
         };
         // The page read; with a browser to lay it out, its images read now (the browser
         // needs them to size them, and the deck takes them from here too).
-        let browser = ctx.web.browsers.available();
+        let browser = ctx.web.browsers.available().await;
         let (reader, page_base, page) = (workspace.clone(), base.clone(), html.clone());
         let (mut document, images) = blocking(move || {
             let document = parse(&page).map_err(ToolError::Failed)?;

@@ -14,10 +14,11 @@
 //!   inside the jail, listens on that loopback at [`PROXY_PORT`] and hands each connection to
 //!   the server's guarded proxy over a Unix socket; the usual proxy variables point there.
 //!
-//! [`Jail::prepare`] decides once, at start, what commands run in: the jail (probed with a
+//! [`Jail::start`] decides once, at start, what commands run in: the jail (probed with a
 //! real command), the host (`workspace.sandbox: none`, which the operator chose), or nothing
 //! (the jail cannot be built here: sandboxed work is refused with the reason, never run with
-//! less isolation).
+//! less isolation). It builds on a thread of its own, so the server answers meanwhile; what
+//! needs the jail waits for it ([`Jail::ready`]).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -71,7 +72,12 @@ pub enum Isolation {
     Host,
     /// Nothing: the jail cannot be built here, for the reason given. Sandboxed work is refused.
     Unavailable(String),
+    /// Not decided yet: the jail is still being built (the first moments after start).
+    Preparing,
 }
+
+/// What [`Jail::isolation`] answers while the jail is being built.
+static PREPARING: Isolation = Isolation::Preparing;
 
 /// What startup needs to build the jail.
 #[derive(Debug, Clone)]
@@ -103,9 +109,15 @@ impl JailSetup {
     }
 }
 
-/// The jail, ready to wrap commands. Cheap to share behind an `Arc`.
+/// The jail: being built, or ready to wrap commands. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct Jail {
+    built: tokio::sync::SetOnce<Built>,
+}
+
+/// The jail once built.
+#[derive(Debug)]
+struct Built {
     isolation: Isolation,
     bwrap: PathBuf,
     /// Options every jailed process gets before its own (root, namespaces, limits).
@@ -135,8 +147,103 @@ pub(crate) struct Wrapped {
 
 impl Jail {
     /// Builds the jail `setup` asks for and proves it works with a real command, or says why
-    /// it cannot be built.
+    /// it cannot be built; returns once that is done.
     pub fn prepare(setup: &JailSetup) -> Self {
+        let built = tokio::sync::SetOnce::new();
+        let _ = built.set(Built::new(setup));
+        Self { built }
+    }
+
+    /// Starts building the jail `setup` asks for on a thread of its own and returns at once:
+    /// making the jail's `/etc` on a new data directory and the probe take from tens to
+    /// hundreds of milliseconds, which the server's start does not wait for.
+    pub fn start(setup: JailSetup) -> std::sync::Arc<Self> {
+        let jail = std::sync::Arc::new(Self {
+            built: tokio::sync::SetOnce::new(),
+        });
+        if setup.sandbox == SandboxChoice::None {
+            let _ = jail.built.set(Built::new(&setup));
+            return jail;
+        }
+        let building = jail.clone();
+        let spawned = std::thread::Builder::new()
+            .name("okcvm-jail".into())
+            .spawn(move || {
+                let _ = building.built.set(Built::new(&setup));
+            });
+        if let Err(e) = spawned {
+            let _ = jail.built.set(Built::unavailable(format!(
+                "no thread to build the jail on: {e}"
+            )));
+        }
+        jail
+    }
+
+    /// A jail that runs everything on the host (tests, and `workspace.sandbox: none`).
+    pub fn host() -> Self {
+        Self::prepare(&JailSetup {
+            sandbox: SandboxChoice::None,
+            network: NetworkChoice::Off,
+            run_dir: PathBuf::new(),
+            proxy_socket: None,
+            tmp_bytes: 0,
+        })
+    }
+
+    /// A jail that refuses everything, for the reason given (tests of that path).
+    #[cfg(test)]
+    pub(crate) fn unavailable(reason: &str) -> Self {
+        let built = tokio::sync::SetOnce::new();
+        let _ = built.set(Built::unavailable(reason.to_owned()));
+        Self { built }
+    }
+
+    /// What agent code runs in, once that is decided.
+    pub async fn ready(&self) -> &Isolation {
+        &self.built.wait().await.isolation
+    }
+
+    /// What agent code runs in: [`Isolation::Preparing`] until the jail is built.
+    pub fn isolation(&self) -> &Isolation {
+        self.built.get().map_or(&PREPARING, |built| &built.isolation)
+    }
+
+    /// Whether agent commands reach the network through the proxy.
+    pub fn proxied(&self) -> bool {
+        self.built.get().is_some_and(|built| built.commands_proxied)
+    }
+
+    fn built(&self) -> Result<&Built, String> {
+        self.built
+            .get()
+            .ok_or_else(|| "the jail is still being built; try again in a moment".to_owned())
+    }
+
+    /// `argv` (a program and its arguments, as seen inside the jail) wrapped to run in the jail
+    /// with `workspace` (a host folder) at [`MOUNT`], in the pids cgroup `cgroup` if given.
+    pub(crate) fn wrap(
+        &self,
+        workspace: &Path,
+        cgroup: Option<&Path>,
+        argv: Vec<OsString>,
+    ) -> Result<Wrapped, String> {
+        self.built()?.wrap(workspace, cgroup, argv)
+    }
+
+    /// The browser's jail: like agent code's, but with no workspace, its home on the jail's
+    /// `/tmp`, `extra` host folders read-only (a browser installed outside `/usr`), and the
+    /// proxy as its only way out (there is no browser without it).
+    pub(crate) fn wrap_browser(
+        &self,
+        extra: &[PathBuf],
+        argv: Vec<OsString>,
+    ) -> Result<Wrapped, String> {
+        self.built()?.wrap_browser(extra, argv)
+    }
+}
+
+impl Built {
+    fn new(setup: &JailSetup) -> Self {
         let mut jail = Self {
             isolation: Isolation::Host,
             bwrap: PathBuf::new(),
@@ -156,23 +263,16 @@ impl Jail {
         jail
     }
 
-    /// A jail that runs everything on the host (tests, and `workspace.sandbox: none`).
-    pub fn host() -> Self {
-        Self::prepare(&JailSetup {
-            sandbox: SandboxChoice::None,
-            network: NetworkChoice::Off,
-            run_dir: PathBuf::new(),
-            proxy_socket: None,
-            tmp_bytes: 0,
-        })
-    }
-
-    /// A jail that refuses everything, for the reason given (tests of that path).
-    #[cfg(test)]
-    pub(crate) fn unavailable(reason: &str) -> Self {
-        let mut jail = Self::host();
-        jail.isolation = Isolation::Unavailable(reason.to_owned());
-        jail
+    fn unavailable(reason: String) -> Self {
+        Self {
+            isolation: Isolation::Unavailable(reason),
+            bwrap: PathBuf::new(),
+            base: Vec::new(),
+            seccomp: Vec::new(),
+            options_dir: PathBuf::new(),
+            proxy: None,
+            commands_proxied: false,
+        }
     }
 
     fn build(&mut self, setup: &JailSetup) -> Result<(), String> {
@@ -256,18 +356,7 @@ impl Jail {
         ))
     }
 
-    pub fn isolation(&self) -> &Isolation {
-        &self.isolation
-    }
-
-    /// Whether agent commands reach the network through the proxy.
-    pub fn proxied(&self) -> bool {
-        self.commands_proxied
-    }
-
-    /// `argv` (a program and its arguments, as seen inside the jail) wrapped to run in the jail
-    /// with `workspace` (a host folder) at [`MOUNT`], in the pids cgroup `cgroup` if given.
-    pub(crate) fn wrap(
+    fn wrap(
         &self,
         workspace: &Path,
         cgroup: Option<&Path>,
@@ -277,14 +366,7 @@ impl Jail {
         self.wrap_in(Some(workspace), &[], proxy, cgroup, argv)
     }
 
-    /// The browser's jail: like agent code's, but with no workspace, its home on the jail's
-    /// `/tmp`, `extra` host folders read-only (a browser installed outside `/usr`), and the
-    /// proxy as its only way out (there is no browser without it).
-    pub(crate) fn wrap_browser(
-        &self,
-        extra: &[PathBuf],
-        argv: Vec<OsString>,
-    ) -> Result<Wrapped, String> {
+    fn wrap_browser(&self, extra: &[PathBuf], argv: Vec<OsString>) -> Result<Wrapped, String> {
         if let Isolation::Unavailable(reason) = &self.isolation {
             return Err(format!("the browser cannot run: {reason}"));
         }

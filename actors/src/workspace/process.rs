@@ -214,6 +214,11 @@ fn build(spec: &CommandSpec) -> io::Result<(Command, Option<PidsCgroup>, Sandbox
         Isolation::Unavailable(reason) => {
             return Err(io::Error::new(io::ErrorKind::Unsupported, reason.clone()))
         }
+        Isolation::Preparing => {
+            return Err(io::Error::other(
+                "the jail is still being built; try again in a moment",
+            ))
+        }
     };
     command.env_clear();
     for name in &spec.env_passthrough {
@@ -355,6 +360,7 @@ pub async fn run_command(
     spec: CommandSpec,
     cancel: &CancellationToken,
 ) -> io::Result<CommandOutcome> {
+    spec.jail.ready().await;
     let (mut command, _cgroup, mode) = build(&spec)?;
     let started = Instant::now();
     let mut child = command.spawn()?;

@@ -41,6 +41,7 @@ pub async fn health(ctx: TenantCtx) -> Result<Response, ApiError> {
             }),
         ),
     };
+    let isolation = app.runtime.jail().report();
     let body = warp::reply::json(&json!({
         "status": if status == StatusCode::OK { "ok" } else { "degraded" },
         "storage": storage,
@@ -48,10 +49,10 @@ pub async fn health(ctx: TenantCtx) -> Result<Response, ApiError> {
         "uptime_s": app.started.elapsed().as_secs(),
         "sessions_live": sessions_live,
         "auth": if app.auth.is_some() { "tokens" } else { "none" },
-        "sandbox": app.isolation.sandbox,
-        "isolation": app.isolation,
+        "sandbox": isolation.sandbox,
+        "isolation": &isolation,
         "chat_model": app.chat_model(),
-        "warnings": app.isolation.not_isolated,
+        "warnings": &isolation.not_isolated,
     }));
     Ok(warp::reply::with_status(body, status).into_response())
 }

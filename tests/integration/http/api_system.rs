@@ -124,12 +124,28 @@ async fn configured_origins_get_cors_and_others_are_refused() {
     server.shutdown().await;
 }
 
+/// The health check once the jail is built: until then it answers at once, saying
+/// `preparing` and warning of nothing.
+async fn settled_health(server: &TestServer) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (status, health) = server.get("/api/health").await;
+        assert_eq!(status, 200, "{health}");
+        if health["sandbox"] != "preparing" {
+            return health;
+        }
+        assert_eq!(health["warnings"], serde_json::json!([]), "{health}");
+        assert!(std::time::Instant::now() < deadline, "the jail was never built");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 #[tokio::test]
 async fn health_says_what_the_jail_isolates_and_warns_when_agent_code_runs_on_the_host() {
     let model = FakeModel::start().await;
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(test_settings(dir.path(), &model.base_url())).await;
-    let (_, health) = server.get("/api/health").await;
+    let health = settled_health(&server).await;
     assert_eq!(health["sandbox"], "bubblewrap", "{health}");
     assert_eq!(health["isolation"]["network"], "proxy", "{health}");
     assert_eq!(health["isolation"]["isolated"].as_array().unwrap().len(), 3);
@@ -140,7 +156,7 @@ async fn health_says_what_the_jail_isolates_and_warns_when_agent_code_runs_on_th
     let mut settings = test_settings(dir.path(), &model.base_url());
     settings.workspace.sandbox = okcvm_actors::config::SandboxChoice::None;
     let server = TestServer::start(settings).await;
-    let (_, health) = server.get("/api/health").await;
+    let health = settled_health(&server).await;
     assert_eq!(health["sandbox"], "none");
     assert_eq!(health["isolation"]["network"], "host");
     let warnings = health["warnings"].as_array().unwrap();

@@ -36,7 +36,7 @@ impl TypedTool for Find {
             ));
         }
         let skip = args.skip.unwrap_or(0).max(0);
-        if !ctx.web.browsers.available() {
+        if !ctx.web.browsers.available().await {
             let key = target_url(ctx, args.citation_id, args.url.as_deref()).ok();
             let page = fetched_page(ctx, key)?;
             let needle = args.keyword.to_lowercase();

@@ -56,7 +56,7 @@ async fn scroll(ctx: &ToolContext, args: Args, down: bool) -> Result<ToolOutput,
     } else {
         -args.scroll_amount
     };
-    if !ctx.web.browsers.available() {
+    if !ctx.web.browsers.available().await {
         let key = target_url(ctx, args.citation_id, args.url.as_deref()).ok();
         let page = ctx
             .resources

@@ -14,7 +14,7 @@ impl TypedTool for State {
     }
 
     async fn run(&self, ctx: &ToolContext, _args: NoArgs) -> Result<ToolOutput, ToolError> {
-        if !ctx.web.browsers.available() {
+        if !ctx.web.browsers.available().await {
             return Ok(view::fetched(ctx, &fetched_page(ctx, None)?, ""));
         }
         let context = context(ctx).await?;

@@ -25,7 +25,7 @@ impl TypedTool for Visit {
             .check_target(&url)
             .await
             .map_err(|e| failed(e.to_string()))?;
-        if !ctx.web.browsers.available() {
+        if !ctx.web.browsers.available().await {
             let page = tokio::select! {
                 page = ctx.resources.browser.visit_fetched(&ctx.web.guard, &url) => page.map_err(failed)?,
                 () = ctx.cancel.cancelled() => return Err(ToolError::Cancelled),

@@ -5,7 +5,8 @@ use super::{Isolation, Jail, SANDBOX_UID};
 /// What is and is not isolated (see [`Jail::report`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct IsolationReport {
-    /// `bubblewrap`, `none` (the operator chose the host) or `unavailable`.
+    /// `bubblewrap`, `none` (the operator chose the host), `unavailable`, or `preparing` in
+    /// the first moments after start.
     pub sandbox: &'static str,
     /// `proxy`, `off` or `host`.
     pub network: &'static str,
@@ -21,7 +22,7 @@ impl Jail {
         let mut report = self.isolation_report();
         // The kernel does not count processes against `ulimit -u` for root (nor in a user
         // namespace root made), so only a pids cgroup holds the limit then.
-        if !matches!(self.isolation, Isolation::Unavailable(_))
+        if matches!(self.isolation(), Isolation::Jailed | Isolation::Host)
             && nix::unistd::Uid::effective().is_root()
             && !crate::workspace::process_cgroups_available()
         {
@@ -36,7 +37,7 @@ impl Jail {
     }
 
     fn isolation_report(&self) -> IsolationReport {
-        match &self.isolation {
+        match self.isolation() {
             Isolation::Jailed => IsolationReport {
                 sandbox: "bubblewrap",
                 network: if self.proxied() { "proxy" } else { "off" },
@@ -62,6 +63,12 @@ impl Jail {
                 not_isolated: vec![
                     "workspace.sandbox is none: agent code runs on the host as the server's user, and can read and write what that user can, including the data directory and the network".into(),
                 ],
+            },
+            Isolation::Preparing => IsolationReport {
+                sandbox: "preparing",
+                network: "off",
+                isolated: Vec::new(),
+                not_isolated: Vec::new(),
             },
             Isolation::Unavailable(reason) => IsolationReport {
                 sandbox: "unavailable",

@@ -194,6 +194,36 @@ fn a_host_jail_says_plainly_that_nothing_is_isolated() {
     assert!(report.not_isolated[0].contains("data directory"));
 }
 
+#[tokio::test]
+async fn a_command_given_while_the_jail_is_being_built_waits_for_it_and_runs_jailed() {
+    let dir = tempfile::tempdir().unwrap();
+    // A new run folder: its `/etc` is made and the jail probed on the jail's own thread.
+    let jail = Jail::start(JailSetup {
+        sandbox: SandboxChoice::Bwrap,
+        network: NetworkChoice::Off,
+        run_dir: dir.path().join("run"),
+        proxy_socket: None,
+        tmp_bytes: 1 << 20,
+    });
+    let report = jail.report();
+    match jail.isolation() {
+        Isolation::Preparing => assert_eq!(
+            (report.sandbox, report.not_isolated.len()),
+            ("preparing", 0)
+        ),
+        other => assert_eq!(other, &Isolation::Jailed),
+    }
+    let fx = Fixture {
+        ws: Workspace::open(dir.path().join("ws")).unwrap(),
+        dir,
+        jail,
+    };
+    let out = jailed(&fx, "id -u").await;
+    assert_eq!(out.output, format!("{SANDBOX_UID}\n"));
+    assert_eq!(fx.jail.ready().await, &Isolation::Jailed);
+    assert_eq!(fx.jail.report().sandbox, "bubblewrap");
+}
+
 #[test]
 fn a_jail_that_cannot_be_built_names_the_setting_to_change() {
     let dir = tempfile::tempdir().unwrap();
