@@ -131,9 +131,14 @@ async fn drive() {
         None => {
             let server = start_server(dir.path(), &model.base_url()).await;
             if has("start") {
+                let at_ready = server.rss_mib();
+                // By then the jail is built and the TLS roots are read, on their own threads.
+                tokio::time::sleep(Duration::from_secs(1)).await;
                 println!(
-                    "http_load: cold start to ready (empty data dir): {:.0} ms",
-                    server.ready_after.as_secs_f64() * 1000.0
+                    "http_load: cold start to ready (empty data dir): {:.0} ms; RSS at ready \
+                     {at_ready:.1} MiB, 1 s later {:.1} MiB",
+                    server.ready_after.as_secs_f64() * 1000.0,
+                    server.rss_mib(),
                 );
             }
             let url = server.url.clone();
