@@ -8,7 +8,7 @@ mod handle;
 mod sse;
 mod types;
 
-pub use actor::{LlmActor, LlmArgs, LlmMsg};
+pub use actor::{Lease, LlmActor, LlmArgs, LlmMsg};
 pub use client::ChatClient;
 pub use error::LlmError;
 pub use handle::LlmHandle;

@@ -1,24 +1,29 @@
-//! The LLM actor: holds the configured chat client and runs each completion in its own task,
-//! so many sessions stream at once and a reconfiguration never waits for a running call. At
-//! most `llm.max_concurrent_calls` run at once; the others wait in their tasks (never in the
-//! mailbox), and a stopped turn stops waiting.
+//! The LLM actor: holds the configured chat client and hands it out with the limit on calls
+//! in flight. Each completion then runs in its caller's task (the turn that streams it), so
+//! many sessions stream at once, a reconfiguration never waits for a running call, and a
+//! token crosses no task of the actor's on its way to the session. At most
+//! `llm.max_concurrent_calls` run at once; the others wait in their callers' tasks (never in
+//! the mailbox), and a stopped turn stops waiting.
 
 use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use tokio::sync::{mpsc, Semaphore};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Semaphore;
 
-use super::{ChatClient, Completion, CompletionRequest, LlmError, StreamDelta};
+use super::{ChatClient, LlmError};
 use crate::config::{EndpointSettings, LlmSettings};
 
+/// What one completion runs with: the client configured when it was asked for, and the limit
+/// on calls in flight to take a permit from.
+pub struct Lease {
+    pub client: ChatClient,
+    pub running: Arc<Semaphore>,
+}
+
 pub enum LlmMsg {
-    /// Run one completion; deltas stream on `deltas` when given.
-    Complete {
-        request: CompletionRequest,
-        deltas: Option<mpsc::Sender<StreamDelta>>,
-        cancel: CancellationToken,
-        reply: RpcReplyPort<Result<Completion, LlmError>>,
+    /// The client for one completion, or why there is none.
+    Lease {
+        reply: RpcReplyPort<Result<Lease, LlmError>>,
     },
     /// Replace the chat endpoint (`None` unconfigures it). Running calls finish on the old one.
     Configure {
@@ -71,31 +76,17 @@ impl Actor for LlmActor {
         state: &mut LlmState,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            LlmMsg::Complete {
-                request,
-                deltas,
-                cancel,
-                reply,
-            } => match state.client.clone() {
-                None => {
-                    let _ = reply.send(Err(LlmError::NotConfigured));
-                }
-                Some(client) => {
-                    let running = state.running.clone();
-                    tokio::spawn(async move {
-                        let permit = tokio::select! {
-                            permit = running.acquire_owned() => permit,
-                            () = cancel.cancelled() => {
-                                let _ = reply.send(Err(LlmError::Cancelled));
-                                return;
-                            }
-                        };
-                        let result = client.complete(&request, deltas, &cancel).await;
-                        drop(permit);
-                        let _ = reply.send(result);
-                    });
-                }
-            },
+            LlmMsg::Lease { reply } => {
+                let lease = state
+                    .client
+                    .clone()
+                    .map(|client| Lease {
+                        client,
+                        running: state.running.clone(),
+                    })
+                    .ok_or(LlmError::NotConfigured);
+                let _ = reply.send(lease);
+            }
             LlmMsg::Configure { endpoint, reply } => {
                 let result = match endpoint {
                     None => {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -129,27 +129,43 @@ impl ChatClient {
         }
     }
 
-    fn body(&self, request: &CompletionRequest) -> Value {
-        let mut body = json!({
-            "model": self.endpoint.model,
-            "messages": request.messages,
-            "stream": self.endpoint.supports_streaming,
-        });
-        if !request.tools.is_empty() {
-            body["tools"] = Value::Array(request.tools.as_ref().clone());
+    /// The request's JSON, written once from borrowed parts (the tool list and the history
+    /// are not copied) and sent as it is by every attempt.
+    fn body(&self, request: &CompletionRequest) -> bytes::Bytes {
+        #[derive(serde::Serialize)]
+        struct StreamOptions {
+            include_usage: bool,
         }
-        if self.endpoint.supports_streaming {
-            body["stream_options"] = json!({"include_usage": true});
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            model: &'a str,
+            messages: &'a [Value],
+            stream: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            stream_options: Option<StreamOptions>,
+            #[serde(skip_serializing_if = "<[Value]>::is_empty")]
+            tools: &'a [Value],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            temperature: Option<f64>,
         }
-        if let Some(temperature) = self.settings.temperature {
-            body["temperature"] = json!(temperature);
-        }
-        body
+        let streaming = self.endpoint.supports_streaming;
+        let body = Body {
+            model: &self.endpoint.model,
+            messages: &request.messages,
+            stream: streaming,
+            stream_options: streaming.then_some(StreamOptions {
+                include_usage: true,
+            }),
+            tools: &request.tools,
+            temperature: self.settings.temperature,
+        };
+        // Serialising values, strings and numbers cannot fail.
+        serde_json::to_vec(&body).map_or_else(|_| bytes::Bytes::new(), bytes::Bytes::from)
     }
 
     async fn attempt(
         &self,
-        body: &Value,
+        body: &bytes::Bytes,
         deltas: Option<&mpsc::Sender<StreamDelta>>,
         forwarded: &mut bool,
     ) -> Result<Completion, AttemptError> {
@@ -157,7 +173,10 @@ impl ChatClient {
             .http
             .get()
             .map_err(|e| AttemptError::fatal(LlmError::Network(e)))?;
-        let mut builder = http.post(&self.url).json(body);
+        let mut builder = http
+            .post(&self.url)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.clone());
         if let Some(key) = self.endpoint.api_key.as_deref().filter(|k| !k.is_empty()) {
             builder = builder.bearer_auth(key);
         }

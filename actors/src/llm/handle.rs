@@ -31,30 +31,30 @@ impl LlmHandle {
         &self.actor
     }
 
-    /// Runs one completion, streaming deltas on `deltas` when given. Waits as long as the call
-    /// runs (the client's own timeouts bound it); `cancel` ends it.
+    /// Runs one completion in the caller's task, streaming deltas on `deltas` when given.
+    /// Waits for a free slot (`llm.max_concurrent_calls`), then as long as the call runs (the
+    /// client's own timeouts bound it); `cancel` ends either wait.
     pub async fn complete(
         &self,
         request: CompletionRequest,
         deltas: Option<mpsc::Sender<StreamDelta>>,
         cancel: CancellationToken,
     ) -> Result<Completion, LlmError> {
-        let answer = self
+        let lease = match self
             .actor
-            .call(
-                |reply| LlmMsg::Complete {
-                    request,
-                    deltas,
-                    cancel,
-                    reply,
-                },
-                None,
-            )
-            .await;
-        match answer {
-            Ok(CallResult::Success(result)) => result,
-            _ => Err(LlmError::Unavailable),
-        }
+            .call(|reply| LlmMsg::Lease { reply }, Some(QUERY_TIMEOUT))
+            .await
+        {
+            Ok(CallResult::Success(lease)) => lease?,
+            _ => return Err(LlmError::Unavailable),
+        };
+        let _permit = tokio::select! {
+            permit = lease.running.acquire_owned() => {
+                permit.map_err(|_| LlmError::Unavailable)?
+            }
+            () = cancel.cancelled() => return Err(LlmError::Cancelled),
+        };
+        lease.client.complete(&request, deltas, &cancel).await
     }
 
     /// Replaces the chat endpoint (`None` unconfigures it); running calls finish on the old one.

@@ -205,7 +205,9 @@ impl Jail {
 
     /// What agent code runs in: [`Isolation::Preparing`] until the jail is built.
     pub fn isolation(&self) -> &Isolation {
-        self.built.get().map_or(&PREPARING, |built| &built.isolation)
+        self.built
+            .get()
+            .map_or(&PREPARING, |built| &built.isolation)
     }
 
     /// Whether agent commands reach the network through the proxy.

@@ -135,7 +135,10 @@ async fn settled_health(server: &TestServer) -> serde_json::Value {
             return health;
         }
         assert_eq!(health["warnings"], serde_json::json!([]), "{health}");
-        assert!(std::time::Instant::now() < deadline, "the jail was never built");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the jail was never built"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }
