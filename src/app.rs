@@ -180,6 +180,7 @@ pub async fn start(
         sites_dir,
         config_lock: tokio::sync::Mutex::new(()),
     });
+    crate::memory::spawn_trimmer(app.shutdown.clone());
     let limits = EdgeLimits::new(&app.settings.server, edge::raise_fd_limit());
     let routes = crate::http::routes(app.clone(), addr);
     let edge = edge::serve(listener, routes, limits, app.shutdown.clone());

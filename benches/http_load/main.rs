@@ -5,7 +5,8 @@
 //! concurrent sessions (JSON chat, the model answering at once); time from request to the
 //! first relayed token (SSE chat); the delay each token takes from the model to the client
 //! with 1,000 concurrent SSE streams, after each stream's first token (the fake model stamps
-//! every token with the time it wrote it); server RSS with 10,000 stored sessions, and cold start with them.
+//! every token with the time it wrote it); server RSS with 10,000 stored sessions, and cold start with them;
+//! the memory a burst of 100 concurrent turns leaves behind (`burst.rs`).
 //! The `script` phase plays a model with a realistic pace (64-token answers, the first token
 //! after 100 ms, then one every 10 ms; tool turns ask for one `shell` call of `echo hi`
 //! first) to 1 to 128 clients, each in its own session, and reports the server's CPU per
@@ -20,9 +21,9 @@
 //! - `OKCVM_LOAD_TOKEN`: a bearer token for servers with `auth.mode: tokens`.
 //! - `TURNS` (per level, default 400), `STREAMS` (1000), `TOKENS` (20 per stream),
 //!   `TOKEN_MS` (interval between a stream's tokens, 50),
-//!   `STORED` (10000), `PHASES` (comma list of start,turns,first_token,streams,memory,script;
-//!   all but script by default), `SCRIPT_CLIENTS` (1,8,32,128), `SCRIPT_TURNS` (turns per
-//!   level, at least one per client: 30).
+//!   `STORED` (10000), `PHASES` (comma list of start,turns,first_token,streams,memory,burst,
+//!   script; all but script by default), `SCRIPT_CLIENTS` (1,8,32,128), `SCRIPT_TURNS` (turns
+//!   per level, at least one per client: 30), `BURST_SESSIONS` (100).
 //! - `OKCVM_LOAD_BINARY=path`: start that `okcvm` binary instead of the one built with this
 //!   benchmark (to compare two builds on the same driver).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -36,6 +37,7 @@ use support::binary::ServerProcess;
 use support::fake_model::*;
 use support::server::SseReader;
 
+mod burst;
 mod script;
 
 struct Target {
@@ -111,7 +113,7 @@ fn main() {
 async fn drive() {
     let phases: String = env_or(
         "PHASES",
-        "start,turns,first_token,streams,memory".to_string(),
+        "start,turns,first_token,streams,memory,burst".to_string(),
     );
     let has = |p: &str| phases.split(',').any(|x| x.trim() == p);
     let model = FakeModel::start_on(env_or("OKCVM_LOAD_MODEL_PORT", 0)).await;
@@ -131,14 +133,16 @@ async fn drive() {
         None => {
             let server = start_server(dir.path(), &model.base_url()).await;
             if has("start") {
-                let at_ready = server.rss_mib();
+                let (at_ready, own) = (server.rss_mib(), server.rss_anon_mib());
                 // By then the jail is built and the TLS roots are read, on their own threads.
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 println!(
                     "http_load: cold start to ready (empty data dir): {:.0} ms; RSS at ready \
-                     {at_ready:.1} MiB, 1 s later {:.1} MiB",
+                     {at_ready:.1} MiB ({own:.1} MiB of it anonymous), 1 s later {:.1} MiB \
+                     ({:.1} MiB anonymous)",
                     server.ready_after.as_secs_f64() * 1000.0,
                     server.rss_mib(),
+                    server.rss_anon_mib(),
                 );
             }
             let url = server.url.clone();
@@ -323,6 +327,10 @@ async fn drive() {
     if has("script") {
         script::run(&model, &target, server.as_ref()).await;
         model.clear_responder();
+    }
+
+    if external.is_none() && has("burst") {
+        burst::run(&model).await;
     }
 
     if let (Some(server), true) = (server, has("memory")) {
