@@ -3,7 +3,9 @@
 //! A server of its own on a new data directory: a few warm-up turns, then, once those sessions
 //! have hibernated, a baseline RSS; then 100 turns at once, each in a new session, each a
 //! 64-token answer; then RSS when the last ends, 10 s later (the sessions hibernate after 5 s
-//! idle) and 30 s later. Reported per session of the burst, over the baseline.
+//! idle; the clients' keep-alive connections are still open), and 20 s after the clients
+//! closed their connections. Reported per session of the burst, over the baseline, with the
+//! anonymous part of RSS (the process's own memory, not pages of its program).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +36,7 @@ pub(super) async fn run(model: &FakeModel) {
         target.turn_json(&format!("burst-warm-{i}")).await;
     }
     tokio::time::sleep(Duration::from_secs(8)).await;
-    let baseline = server.rss_mib();
+    let baseline = Reading::of(&server);
     let tasks: Vec<_> = (0..sessions)
         .map(|i| {
             let target = target.clone();
@@ -44,20 +46,48 @@ pub(super) async fn run(model: &FakeModel) {
     for task in tasks {
         task.await.unwrap();
     }
-    let ended = server.rss_mib();
+    let ended = Reading::of(&server);
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let later = server.rss_mib();
+    let later = Reading::of(&server);
+    // The clients leave: their idle keep-alive connections close.
+    drop(target);
     tokio::time::sleep(Duration::from_secs(20)).await;
-    let settled = server.rss_mib();
-    let per_session = |mib: f64| (mib - baseline) * 1024.0 / sessions as f64;
+    let settled = Reading::of(&server);
     println!(
-        "http_load: burst of {sessions} concurrent turns: RSS baseline {baseline:.1} MiB, at the \
-         end {ended:.1} MiB ({:.0} KiB per session), 10 s later {later:.1} MiB ({:.0} KiB per \
-         session), 30 s later {settled:.1} MiB ({:.0} KiB per session)",
-        per_session(ended),
-        per_session(later),
-        per_session(settled),
+        "http_load: burst of {sessions} concurrent turns: RSS (anonymous part) baseline {:.1} \
+         ({:.1}) MiB; per session over it: at the end {}, 10 s later {}, 20 s after the \
+         clients closed their connections {}",
+        baseline.rss,
+        baseline.anon,
+        ended.over(&baseline, sessions),
+        later.over(&baseline, sessions),
+        settled.over(&baseline, sessions),
     );
     stop(server).await;
     model.set_fallback(sse(vec![ev_text("ok"), ev_usage(10, 1), ev_done()]));
+}
+
+/// RSS and its anonymous part, MiB.
+struct Reading {
+    rss: f64,
+    anon: f64,
+}
+
+impl Reading {
+    fn of(server: &support::binary::ServerProcess) -> Self {
+        Self {
+            rss: server.rss_mib(),
+            anon: server.rss_anon_mib(),
+        }
+    }
+
+    /// KiB per session over `baseline`, of RSS and of its anonymous part.
+    fn over(&self, baseline: &Self, sessions: usize) -> String {
+        let per = |now: f64, then: f64| (now - then) * 1024.0 / sessions as f64;
+        format!(
+            "{:.0} ({:.0}) KiB",
+            per(self.rss, baseline.rss),
+            per(self.anon, baseline.anon)
+        )
+    }
 }
