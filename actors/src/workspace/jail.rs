@@ -169,7 +169,11 @@ impl Jail {
         let spawned = std::thread::Builder::new()
             .name("okcvm-jail".into())
             .spawn(move || {
-                let _ = building.built.set(Built::new(&setup));
+                // Whatever happens, the jail is decided: commands wait for it.
+                let built =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Built::new(&setup)))
+                        .unwrap_or_else(|_| Built::unavailable("building the jail failed".into()));
+                let _ = building.built.set(built);
             });
         if let Err(e) = spawned {
             let _ = jail.built.set(Built::unavailable(format!(
