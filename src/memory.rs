@@ -3,9 +3,9 @@
 //! The C library's allocator returns freed memory to the system only from the top of its
 //! heaps: what a burst of turns frees in the middle stays in the server's resident set (most
 //! of 140 KiB per session after 100 concurrent turns, in docs/performance.md). Every
-//! [`PERIOD`] the server looks at how busy it was and how much the allocator holds free (a sum
-//! over its arenas). Once it is quiet (under [`QUIET`] of one core's time over the period) with
-//! at least [`FREE_LIMIT`] free that it has not given back yet, it has the allocator return
+//! `PERIOD` the server looks at how busy it was and how much the allocator holds free (a sum
+//! over its arenas). Once it is quiet (under `QUIET` of one core's time over the period) with
+//! at least `FREE_LIMIT` free that it has not given back yet, it has the allocator return
 //! every free page (`malloc_trim`, a walk of its heaps under their locks) on a blocking thread.
 //! A busy server is left alone: trimming while turns run cost a tenth of the throughput.
 //!

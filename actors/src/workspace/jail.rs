@@ -250,15 +250,7 @@ impl Jail {
 
 impl Built {
     fn new(setup: &JailSetup) -> Self {
-        let mut jail = Self {
-            isolation: Isolation::Host,
-            bwrap: PathBuf::new(),
-            base: Vec::new(),
-            seccomp: Vec::new(),
-            options_dir: PathBuf::new(),
-            proxy: None,
-            commands_proxied: false,
-        };
+        let mut jail = Self::nothing(Isolation::Host);
         if setup.sandbox == SandboxChoice::None {
             return jail;
         }
@@ -270,8 +262,13 @@ impl Built {
     }
 
     fn unavailable(reason: String) -> Self {
+        Self::nothing(Isolation::Unavailable(reason))
+    }
+
+    /// `isolation` with nothing built.
+    fn nothing(isolation: Isolation) -> Self {
         Self {
-            isolation: Isolation::Unavailable(reason),
+            isolation,
             bwrap: PathBuf::new(),
             base: Vec::new(),
             seccomp: Vec::new(),
