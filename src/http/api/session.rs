@@ -100,7 +100,7 @@ fn vm(ctx: &SessionCtx, snapshot: &SessionSnapshot) -> Value {
         "workspace_id": ctx.key.session,
         "mount": MOUNT,
         "output": format!("{MOUNT}/output"),
-        "sandbox": ctx.app.runtime.jail().report().sandbox,
+        "sandbox": ctx.app.runtime.jail().isolation().sandbox(),
         "history_length": snapshot.messages.len(),
         "total_messages": snapshot.total_messages,
         "running_turn": snapshot.running_turn,

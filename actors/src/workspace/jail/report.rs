@@ -16,13 +16,27 @@ pub struct IsolationReport {
     pub not_isolated: Vec<String>,
 }
 
+impl Isolation {
+    /// The report's `sandbox`: `bubblewrap`, `none`, `unavailable` or `preparing`.
+    pub fn sandbox(&self) -> &'static str {
+        match self {
+            Isolation::Jailed => "bubblewrap",
+            Isolation::Host => "none",
+            Isolation::Unavailable(_) => "unavailable",
+            Isolation::Preparing => "preparing",
+        }
+    }
+}
+
 impl Jail {
     /// What is and is not isolated, in words, for the startup log and `/api/health`.
     pub fn report(&self) -> IsolationReport {
-        let mut report = self.isolation_report();
+        // Read once: the jail may be decided between two reads.
+        let isolation = self.isolation();
+        let mut report = self.isolation_report(isolation);
         // The kernel does not count processes against `ulimit -u` for root (nor in a user
         // namespace root made), so only a pids cgroup holds the limit then.
-        if matches!(self.isolation(), Isolation::Jailed | Isolation::Host)
+        if matches!(isolation, Isolation::Jailed | Isolation::Host)
             && nix::unistd::Uid::effective().is_root()
             && !crate::workspace::process_cgroups_available()
         {
@@ -36,10 +50,11 @@ impl Jail {
         report
     }
 
-    fn isolation_report(&self) -> IsolationReport {
-        match self.isolation() {
+    fn isolation_report(&self, isolation: &Isolation) -> IsolationReport {
+        let sandbox = isolation.sandbox();
+        match isolation {
             Isolation::Jailed => IsolationReport {
-                sandbox: "bubblewrap",
+                sandbox,
                 network: if self.proxied() { "proxy" } else { "off" },
                 isolated: vec![
                     format!(
@@ -55,7 +70,7 @@ impl Jail {
                 not_isolated: Vec::new(),
             },
             Isolation::Host => IsolationReport {
-                sandbox: "none",
+                sandbox,
                 network: "host",
                 isolated: vec![
                     "agent code gets a scrubbed environment, its own process group and resource limits".into(),
@@ -65,13 +80,13 @@ impl Jail {
                 ],
             },
             Isolation::Preparing => IsolationReport {
-                sandbox: "preparing",
+                sandbox,
                 network: "off",
                 isolated: Vec::new(),
                 not_isolated: Vec::new(),
             },
             Isolation::Unavailable(reason) => IsolationReport {
-                sandbox: "unavailable",
+                sandbox,
                 network: "off",
                 isolated: Vec::new(),
                 not_isolated: vec![format!(
