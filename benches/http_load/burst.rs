@@ -7,7 +7,6 @@
 //! closed their connections. Reported per session of the burst, over the baseline, with the
 //! anonymous part of RSS (the process's own memory, not pages of its program).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use support::bench::env_or;
@@ -19,14 +18,7 @@ pub(super) async fn run(model: &FakeModel) {
     let sessions: usize = env_or("BURST_SESSIONS", 100);
     let dir = tempfile::tempdir().unwrap();
     let server = start_server(dir.path(), &model.base_url()).await;
-    let target = Arc::new(Target {
-        url: server.url.clone(),
-        client: reqwest::Client::builder()
-            .pool_max_idle_per_host(2048)
-            .build()
-            .unwrap(),
-        token: None,
-    });
+    let target = Target::new(server.url.clone(), None);
     let tokens: Vec<_> = (0..64).map(|i| ev_text(&format!("t{i} "))).collect();
     model.set_fallback(sse(tokens
         .into_iter()
@@ -64,7 +56,7 @@ pub(super) async fn run(model: &FakeModel) {
         settled.over(&baseline, sessions),
     );
     stop(server).await;
-    model.set_fallback(sse(vec![ev_text("ok"), ev_usage(10, 1), ev_done()]));
+    model.set_fallback(super::short_answer());
 }
 
 /// RSS and its anonymous part, MiB.

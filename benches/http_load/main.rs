@@ -47,6 +47,18 @@ struct Target {
 }
 
 impl Target {
+    /// A driver of the server at `url`, with a connection pool wide enough for every worker.
+    fn new(url: String, token: Option<String>) -> Arc<Self> {
+        Arc::new(Self {
+            url,
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(2048)
+                .build()
+                .unwrap(),
+            token,
+        })
+    }
+
     fn post(&self, path: &str) -> reqwest::RequestBuilder {
         let request = self.client.post(format!("{}{path}", self.url));
         match &self.token {
@@ -80,6 +92,11 @@ impl Target {
         response.bytes().await.unwrap();
         started.elapsed()
     }
+}
+
+/// The model's answer unless a phase scripts another: one token.
+fn short_answer() -> Response {
+    sse(vec![ev_text("ok"), ev_usage(10, 1), ev_done()])
 }
 
 async fn start_server(data_dir: &std::path::Path, model_url: &str) -> ServerProcess {
@@ -118,7 +135,7 @@ async fn drive() {
     let has = |p: &str| phases.split(',').any(|x| x.trim() == p);
     let model = FakeModel::start_on(env_or("OKCVM_LOAD_MODEL_PORT", 0)).await;
     model.drop_request_bodies();
-    model.set_fallback(sse(vec![ev_text("ok"), ev_usage(10, 1), ev_done()]));
+    model.set_fallback(short_answer());
     let external: Option<String> = std::env::var("OKCVM_LOAD_URL").ok();
     let dir = tempfile::tempdir().unwrap();
 
@@ -149,14 +166,7 @@ async fn drive() {
             (Some(server), url)
         }
     };
-    let target = Arc::new(Target {
-        url,
-        client: reqwest::Client::builder()
-            .pool_max_idle_per_host(2048)
-            .build()
-            .unwrap(),
-        token: std::env::var("OKCVM_LOAD_TOKEN").ok(),
-    });
+    let target = Target::new(url, std::env::var("OKCVM_LOAD_TOKEN").ok());
 
     if has("turns") {
         let turns: usize = env_or("TURNS", 400);
