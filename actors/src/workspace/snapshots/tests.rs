@@ -225,3 +225,33 @@ fn the_newest_snapshots_are_listed_alone_in_order() {
     assert_eq!(newest, all[..2].to_vec());
     assert!(f.store.list_newest("t", "never", 2).unwrap().is_empty());
 }
+
+#[test]
+fn a_manifest_left_empty_by_a_power_loss_is_passed_over_in_listings() {
+    let f = fixture();
+    let older = f
+        .store
+        .take("t", "s", &f.ws, Some("older".into()), None)
+        .unwrap();
+    let lost = f
+        .store
+        .take("t", "s", &f.ws, Some("lost".into()), None)
+        .unwrap();
+    // What an unflushed file can be after a power loss: its name, none of its bytes.
+    let manifest = f
+        .root
+        .join("manifests/t/s")
+        .join(format!("{}.json", lost.id));
+    std::fs::write(&manifest, b"").unwrap();
+    let newer = f
+        .store
+        .take("t", "s", &f.ws, Some("newer".into()), None)
+        .unwrap();
+
+    assert_eq!(f.store.list("t", "s").unwrap(), vec![newer.clone(), older]);
+    assert_eq!(f.store.list_newest("t", "s", 1).unwrap(), vec![newer]);
+    assert!(matches!(
+        f.store.restore("t", "s", &lost.id, &f.ws),
+        Err(SnapshotError::Corrupt { .. })
+    ));
+}
