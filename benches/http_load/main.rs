@@ -12,7 +12,9 @@
 //! first) to 1 to 128 clients, each in its own session, and reports the server's CPU per
 //! turn, the overhead each turn adds to the model's own time, turns/s against the model-bound
 //! limit, and the delay of the first relayed token; then the same answers at once (no model
-//! time) to 8 clients, for turns/s.
+//! time) to 8 clients, for turns/s. The `floor` phase relays the same paced answer through a
+//! bare relay on the same libraries (`floor.rs`), for the part of a turn's CPU no server of
+//! this kind can avoid on this machine.
 //!
 //! Run: `cargo bench --bench http_load`. Knobs (environment):
 //! - `OKCVM_LOAD_URL=http://host:port`: drive that server instead of starting one (its chat
@@ -22,8 +24,9 @@
 //! - `TURNS` (per level, default 400), `STREAMS` (1000), `TOKENS` (20 per stream),
 //!   `TOKEN_MS` (interval between a stream's tokens, 50),
 //!   `STORED` (10000), `PHASES` (comma list of start,turns,first_token,streams,memory,burst,
-//!   script; all but script by default), `SCRIPT_CLIENTS` (1,8,32,128), `SCRIPT_TURNS` (turns
-//!   per level, at least one per client: 30), `BURST_SESSIONS` (100).
+//!   script,floor; all but script and floor by default), `SCRIPT_CLIENTS` (1,8,32,128),
+//!   `SCRIPT_TURNS` (turns per level, at least one per client: 30), `BURST_SESSIONS` (100),
+//!   `FLOOR_WORKERS` (the bare relay's runtime workers, 2).
 //! - `OKCVM_LOAD_BINARY=path`: start that `okcvm` binary instead of the one built with this
 //!   benchmark (to compare two builds on the same driver).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -38,6 +41,7 @@ use support::fake_model::*;
 use support::server::SseReader;
 
 mod burst;
+mod floor;
 mod script;
 
 struct Target {
@@ -72,6 +76,26 @@ impl Target {
         match &self.token {
             Some(token) => request.bearer_auth(token),
             None => request,
+        }
+    }
+
+    /// Waits until `/api/health` no longer says `sandbox: preparing`.
+    async fn wait_for_the_jail(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let health: serde_json::Value = self
+                .get("/api/health")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if health["sandbox"] != "preparing" {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the jail was never built");
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
@@ -167,6 +191,9 @@ async fn drive() {
         }
     };
     let target = Target::new(url, std::env::var("OKCVM_LOAD_TOKEN").ok());
+    // The jail is built beside the server's start, on a thread of its own; what follows
+    // measures turns, so it waits for that work to be over rather than count it.
+    target.wait_for_the_jail().await;
 
     if has("turns") {
         let turns: usize = env_or("TURNS", 400);
@@ -336,6 +363,11 @@ async fn drive() {
 
     if has("script") {
         script::run(&model, &target, server.as_ref()).await;
+        model.clear_responder();
+    }
+
+    if has("floor") {
+        floor::run(&model).await;
         model.clear_responder();
     }
 

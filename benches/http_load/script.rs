@@ -20,7 +20,7 @@ use support::server::SseReader;
 
 use super::Target;
 
-const TOKENS: usize = 64;
+pub(super) const TOKENS: usize = 64;
 const FIRST: Duration = Duration::from_millis(100);
 const EVERY: Duration = Duration::from_millis(10);
 
@@ -41,6 +41,8 @@ struct Measured {
     latency: Duration,
     /// From the model writing the first token to the client reading it (SSE only).
     first_token: Option<Duration>,
+    /// The tool calls' own time, as the server reported it (`duration_ms`).
+    tools: Duration,
 }
 
 fn now_micros() -> u128 {
@@ -50,7 +52,7 @@ fn now_micros() -> u128 {
         .as_micros()
 }
 
-fn answer(paced: bool) -> Response {
+pub(super) fn answer(paced: bool) -> Response {
     let chunks = (0..TOKENS)
         .map(|i| match (paced, i) {
             (false, _) => ev_timestamp(),
@@ -108,16 +110,26 @@ async fn turn(target: &Target, session: &str, mode: Mode) -> Measured {
         .unwrap();
     assert_eq!(response.status(), 200);
     if mode == Mode::Json {
-        response.bytes().await.unwrap();
+        let payload: Value = response.json().await.unwrap();
+        let latency = started.elapsed();
+        let tools = payload["tool_calls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|call| reported_ms(&call["duration_ms"]))
+            .sum();
         return Measured {
-            latency: started.elapsed(),
+            latency,
             first_token: None,
+            tools,
         };
     }
     let mut reader = SseReader::new(response);
     let mut first_token = None;
+    let mut tools = Duration::ZERO;
     while let Some(frame) = reader.next().await {
         match frame.event.as_deref() {
+            Some("tool_completed") => tools += reported_ms(&frame.data["duration_ms"]),
             Some("token") if first_token.is_none() => {
                 let now = now_micros();
                 let delta = frame.data["delta"].as_str().unwrap_or("");
@@ -134,7 +146,12 @@ async fn turn(target: &Target, session: &str, mode: Mode) -> Measured {
     Measured {
         latency: started.elapsed(),
         first_token,
+        tools,
     }
+}
+
+fn reported_ms(value: &Value) -> Duration {
+    Duration::from_millis(value.as_u64().expect("a tool call's duration_ms"))
 }
 
 /// `clients` clients, `turns` turns in all; prints one line.
@@ -224,8 +241,19 @@ async fn level(
             percentile_ms(&firsts, 0.99)
         )
     };
+    // A tool turn's overhead, split: the tool's own time and the rest.
+    let tools = if kind == Kind::Tool {
+        let mut tools: Vec<Duration> = measured.iter().map(|m| m.tools).collect();
+        tools.sort();
+        format!(
+            " (of which the tool itself p50={:.1}ms)",
+            percentile_ms(&tools, 0.50)
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "http_load: script {label} clients={clients:>3} turns={} turns/s={:.1}{limit} cpu/turn={cpu} overhead p50={:.1}ms p99={:.1}ms{first}",
+        "http_load: script {label} clients={clients:>3} turns={} turns/s={:.1}{limit} cpu/turn={cpu} overhead p50={:.1}ms p99={:.1}ms{tools}{first}",
         measured.len(),
         measured.len() as f64 / wall,
         percentile_ms(&overheads, 0.50),
