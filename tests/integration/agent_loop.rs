@@ -356,6 +356,44 @@ async fn a_malformed_stream_ends_the_turn_with_a_clear_error() {
 }
 
 #[tokio::test]
+async fn the_request_after_a_failed_turn_never_holds_two_user_messages_in_a_row() {
+    let model = FakeModel::start().await;
+    // The first turn's model call fails for good (a provider error the client does not retry).
+    model.push(Response::status(400).json(json!({"error": {"message": "bad request"}})));
+    model.push(sse(vec![ev_text("Hello."), ev_usage(10, 2), ev_done()]));
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = start(test_settings(dir.path(), &model.base_url())).await;
+    let session = runtime.session(local("s")).unwrap();
+
+    let (_, failed) = run_turn(&session, say("first")).await;
+    assert_eq!(shape(&failed), ["error", "stop"]);
+    let (_, answered) = run_turn(&session, say("second")).await;
+    assert_eq!(shape(&answered), ["token", "final", "stop"]);
+
+    let requests = model.requests();
+    let last = &requests.last().unwrap().body["messages"];
+    let sent: Vec<(Value, Value)> = last
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .map(|m| (m["role"].clone(), m["content"].clone()))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            (json!("user"), json!("first")),
+            (
+                json!("assistant"),
+                json!("[No reply was given to the message above: its turn ended before the model answered.]")
+            ),
+            (json!("user"), json!("second")),
+        ]
+    );
+    runtime.shutdown().await;
+}
+
+#[tokio::test]
 async fn without_a_chat_model_the_turn_says_which_setting_to_fill() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path(), "http://127.0.0.1:9");

@@ -380,6 +380,23 @@ async fn a_malformed_stream_is_reported_and_not_retried() {
 }
 
 #[tokio::test]
+async fn a_stream_without_any_choice_is_malformed_not_an_empty_answer() {
+    let model = FakeModel::start().await;
+    model.push(sse_raw(vec!["data: [DONE]\n\n"]));
+    model.push(sse(vec![
+        ev_json(json!({"id": "c", "object": "chat.completion.chunk", "choices": []})),
+        ev_usage(10, 0),
+        ev_done(),
+    ]));
+    let client = client(&model, settings());
+    for _ in 0..2 {
+        let error = complete(&client).await.0.unwrap_err();
+        assert_eq!(error.code(), "model_malformed_response", "{error}");
+    }
+    assert_eq!(model.requests().len(), 2, "not retried");
+}
+
+#[tokio::test]
 async fn an_error_sent_inside_the_stream_is_a_provider_error() {
     let model = FakeModel::start().await;
     for _ in 0..3 {

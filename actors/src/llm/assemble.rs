@@ -17,6 +17,8 @@ pub struct Assembler {
     /// Which call each provider `index` currently refers to.
     slots: Vec<(Option<u64>, usize)>,
     saw_finish: bool,
+    /// Whether any chunk held a choice: a stream without one carried no answer at all.
+    saw_choice: bool,
 }
 
 impl Assembler {
@@ -41,6 +43,7 @@ impl Assembler {
         else {
             return Ok(out);
         };
+        self.saw_choice = true;
         if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
             self.completion.finish_reason = Some(reason.to_string());
             self.saw_finish = true;
@@ -78,6 +81,11 @@ impl Assembler {
     /// Whether the provider said why the answer ended (a stream cut before this was dropped).
     pub fn saw_finish(&self) -> bool {
         self.saw_finish
+    }
+
+    /// Whether any chunk held a choice (the part of a chunk that carries the answer).
+    pub fn saw_choice(&self) -> bool {
+        self.saw_choice
     }
 
     /// The assembled answer; calls the provider left without an id get one.

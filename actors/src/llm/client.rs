@@ -280,6 +280,12 @@ impl ChatClient {
                 "the connection closed before the answer was complete".into(),
             )));
         }
+        if !assembler.saw_choice() {
+            // A lone `[DONE]`, or chunks with empty `choices`: not an empty answer, no answer.
+            return Err(AttemptError::fatal(LlmError::MalformedResponse(
+                "the stream ended without any choice: the provider sent no answer".into(),
+            )));
+        }
         Ok(assembler.finish(&self.endpoint.model))
     }
 

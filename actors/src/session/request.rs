@@ -11,6 +11,11 @@ use crate::history::{Message, Role};
 const MISSING_RESULT: &str =
     "Error: no result was recorded for this tool call because the turn was interrupted.";
 
+/// What answers, in the request, a user message whose turn ended before the model replied (it
+/// failed, or was stopped or interrupted first): providers refuse two user messages in a row.
+pub(crate) const NO_REPLY: &str =
+    "[No reply was given to the message above: its turn ended before the model answered.]";
+
 /// The wire messages for `history`, after the system prompt.
 pub(crate) fn wire_messages(system_prompt: &str, history: &[Message]) -> Vec<Value> {
     let mut out = Vec::with_capacity(history.len() + 1);
@@ -20,29 +25,36 @@ pub(crate) fn wire_messages(system_prompt: &str, history: &[Message]) -> Vec<Val
         let message = &history[i];
         i += 1;
         match message.role {
-            Role::User => out.push(json!({"role": "user", "content": user_content(message)})),
+            Role::User => {
+                if i >= 2 && history[i - 2].role == Role::User {
+                    out.push(json!({"role": "assistant", "content": NO_REPLY}));
+                }
+                out.push(json!({"role": "user", "content": user_content(message)}));
+            }
             Role::Tool => {
                 // A result whose call is not right before it (should not happen): keep its text.
                 out.push(json!({"role": "user", "content": format!("[tool result] {}", message.content)}));
             }
             Role::Assistant => {
-                let mut wire = json!({"role": "assistant", "content": message.content});
                 if message.tool_calls.is_empty() {
-                    out.push(wire);
+                    out.push(json!({"role": "assistant", "content": message.content}));
                     continue;
                 }
-                wire["tool_calls"] = message
+                // A message that only calls tools has no content (`null`, as providers send
+                // it), not an empty text.
+                let content = (!message.content.is_empty()).then_some(&message.content);
+                let calls: Vec<Value> = message
                     .tool_calls
                     .iter()
                     .map(|call| {
                         json!({
                             "id": call.id,
                             "type": "function",
-                            "function": {"name": call.name, "arguments": call.arguments},
+                            "function": {"name": call.name, "arguments": wire_arguments(&call.arguments)},
                         })
                     })
                     .collect();
-                out.push(wire);
+                out.push(json!({"role": "assistant", "content": content, "tool_calls": calls}));
                 // The results that follow, in order; then a user message with any images
                 // (tool messages can only carry text).
                 let mut answered = HashSet::new();
@@ -79,6 +91,19 @@ pub(crate) fn wire_messages(system_prompt: &str, history: &[Message]) -> Vec<Val
         }
     }
     out
+}
+
+/// A call's arguments as sent back to the model: what it wrote when that is a JSON object,
+/// otherwise `{}`. Providers that parse the history refuse a call whose arguments are not
+/// JSON (a string cut short, say); the call's recorded result says what was wrong with them.
+fn wire_arguments(raw: &str) -> &str {
+    let is_object = raw.trim_start().starts_with('{')
+        && serde_json::from_str::<serde::de::IgnoredAny>(raw).is_ok();
+    if is_object {
+        raw
+    } else {
+        "{}"
+    }
 }
 
 /// A user message as the model reads it: the text, then the files uploaded with it.
@@ -136,7 +161,7 @@ mod tests {
             vec![
                 json!({"role": "system", "content": "SYS"}),
                 json!({"role": "user", "content": "list files"}),
-                json!({"role": "assistant", "content": "", "tool_calls": [
+                json!({"role": "assistant", "content": null, "tool_calls": [
                     {"id": "c1", "type": "function", "function": {"name": "mshtools-shell", "arguments": "{\"command\":\"ls\"}"}}
                 ]}),
                 json!({"role": "tool", "tool_call_id": "c1", "content": "a.txt"}),
@@ -177,5 +202,45 @@ mod tests {
             wire[4]["content"][2]["image_url"]["url"],
             "data:image/png;base64,AAAA"
         );
+    }
+
+    #[test]
+    fn arguments_that_are_not_a_json_object_are_sent_back_as_an_empty_object() {
+        let mut call = assistant_with_calls(&["c1", "c2", "c3", "c4"]);
+        call.content = "Let me look.".into();
+        let raw = [r#"{"command": "ls"#, "", "5", r#"{"command": "ls"}"#];
+        for (call, raw) in call.tool_calls.iter_mut().zip(raw) {
+            call.arguments = raw.into();
+        }
+        let history = vec![Message::new(Role::User, None, "go"), call];
+        let wire = wire_messages("SYS", &history);
+        let sent: Vec<&str> = wire[2]["tool_calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["function"]["arguments"].as_str().unwrap())
+            .collect();
+        assert_eq!(sent, ["{}", "{}", "{}", r#"{"command": "ls"}"#]);
+        // Text beside the calls stays text.
+        assert_eq!(wire[2]["content"], "Let me look.");
+    }
+
+    #[test]
+    fn a_user_message_left_without_a_reply_is_answered_by_a_note() {
+        let history = vec![
+            Message::new(Role::User, None, "first"),
+            Message::new(Role::User, None, "second"),
+            Message::new(Role::Assistant, None, "answer"),
+            Message::new(Role::User, None, "third"),
+        ];
+        let roles: Vec<Value> = wire_messages("SYS", &history)
+            .iter()
+            .map(|m| m["role"].clone())
+            .collect();
+        assert_eq!(
+            roles,
+            ["system", "user", "assistant", "user", "assistant", "user"]
+        );
+        assert_eq!(wire_messages("SYS", &history)[2]["content"], NO_REPLY);
     }
 }
