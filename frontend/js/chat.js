@@ -167,6 +167,9 @@ export class ChatView {
       renderMarkdown(content, message.content);
       turn.append(content);
     }
+    if (message.incomplete) {
+      turn.append(h("div", { class: "cut-off", role: "note" }, "This answer was cut off: the connection to the model failed before it ended."));
+    }
     for (const call of message.tool_calls || []) {
       const result = results.get(call.id);
       turn.append(toolCard(session, {

@@ -394,6 +394,74 @@ async fn the_request_after_a_failed_turn_never_holds_two_user_messages_in_a_row(
 }
 
 #[tokio::test]
+async fn text_streamed_before_the_model_connection_failed_is_kept_and_marked_cut_off() {
+    let model = FakeModel::start().await;
+    model.push(sse_dropped(vec![
+        ev_text("The first half"),
+        ev_text(" of it"),
+    ]));
+    model.push(sse(vec![
+        ev_text("Again, whole."),
+        ev_usage(10, 3),
+        ev_done(),
+    ]));
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = start(test_settings(dir.path(), &model.base_url())).await;
+    let session = runtime.session(local("s")).unwrap();
+
+    let (_, cut) = run_turn(&session, say("tell me")).await;
+    assert_eq!(shape(&cut), ["token", "error", "stop"]);
+    match &cut[cut.len() - 2].kind {
+        EventKind::Error { code, .. } => assert_eq!(code, "model_unreachable"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(
+        model.requests().len(),
+        1,
+        "not retried once output was relayed"
+    );
+    let kept = session.snapshot().await.unwrap().messages;
+    assert_eq!(kept.len(), 2);
+    assert_eq!(kept[1].content, "The first half of it");
+    assert!(kept[1].incomplete);
+
+    // The next request carries the cut-off answer, saying so, between the two user messages.
+    run_turn(&session, say("go on")).await;
+    let requests = model.requests();
+    let sent: Vec<(Value, Value)> = requests[1].body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .map(|m| (m["role"].clone(), m["content"].clone()))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            (json!("user"), json!("tell me")),
+            (
+                json!("assistant"),
+                json!("The first half of it\n\n[This answer was cut off: the connection to the model failed before it ended.]")
+            ),
+            (json!("user"), json!("go on")),
+        ]
+    );
+    // Stored as it is, and reloaded so.
+    runtime.shutdown().await;
+    let runtime = start(test_settings(dir.path(), &model.base_url())).await;
+    let kept = runtime
+        .session(local("s"))
+        .unwrap()
+        .snapshot()
+        .await
+        .unwrap()
+        .messages;
+    assert!(kept[1].incomplete);
+    assert!(!kept[3].incomplete);
+    runtime.shutdown().await;
+}
+
+#[tokio::test]
 async fn without_a_chat_model_the_turn_says_which_setting_to_fill() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path(), "http://127.0.0.1:9");

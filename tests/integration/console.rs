@@ -373,6 +373,18 @@ async fn stop_ends_a_running_turn_and_keeps_what_was_written() {
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn an_answer_cut_off_by_the_model_connection_is_kept_and_marked_after_a_reload() {
+    let model = FakeModel::start().await;
+    model.push(sse_dropped(vec![
+        ev_text("The first half "),
+        ev_text("of the answer"),
+    ]));
+    let (server, _dir) = server_with(&model).await;
+    run("cutoff", &server.url).await;
+    server.shutdown().await;
+}
+
 /// A 1x1 PNG, written by the shell tool (`base64 -d`).
 const DOT_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
 

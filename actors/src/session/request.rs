@@ -11,6 +11,10 @@ use crate::history::{Message, Role};
 const MISSING_RESULT: &str =
     "Error: no result was recorded for this tool call because the turn was interrupted.";
 
+/// What follows, in the request, the text of an answer that was cut off.
+pub(crate) const CUT_OFF: &str =
+    "[This answer was cut off: the connection to the model failed before it ended.]";
+
 /// What answers, in the request, a user message whose turn ended before the model replied (it
 /// failed, or was stopped or interrupted first): providers refuse two user messages in a row.
 pub(crate) const NO_REPLY: &str =
@@ -36,6 +40,11 @@ pub(crate) fn wire_messages(system_prompt: &str, history: &[Message]) -> Vec<Val
                 out.push(json!({"role": "user", "content": format!("[tool result] {}", message.content)}));
             }
             Role::Assistant => {
+                if message.incomplete {
+                    let content = format!("{}\n\n{CUT_OFF}", message.content);
+                    out.push(json!({"role": "assistant", "content": content}));
+                    continue;
+                }
                 if message.tool_calls.is_empty() {
                     out.push(json!({"role": "assistant", "content": message.content}));
                     continue;

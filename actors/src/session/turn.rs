@@ -218,7 +218,14 @@ impl Turn {
                     };
                     return Ok((TurnStatus::Stopped, partial, id));
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    // What the client already saw of an answer cut off stays in the history,
+                    // marked as cut off, before the error that ended it.
+                    if !partial.is_empty() {
+                        self.record_incomplete(partial).await?;
+                    }
+                    return Err(e.into());
+                }
             };
             if let Some(usage) = completion.usage {
                 let total = self.usage.get_or_insert_with(Usage::default);
@@ -397,6 +404,14 @@ impl Turn {
         let id = message.id.clone();
         self.record(vec![message]).await?;
         Ok(id)
+    }
+
+    /// Records the part of an answer that streamed before the model call failed.
+    async fn record_incomplete(&mut self, partial: String) -> Result<(), TurnFailure> {
+        let mut message = Message::new(Role::Assistant, None, partial);
+        message.incomplete = true;
+        self.record(vec![message]).await?;
+        Ok(())
     }
 
     /// Appends messages to the branch (each the child of the one before) and waits until the

@@ -55,6 +55,10 @@ pub struct Message {
     /// The turn that produced this message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_id: Option<String>,
+    /// For an assistant message: the model's answer was cut off (the connection failed after
+    /// some of it had streamed); `content` is what arrived, as the client saw it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
     pub created_ms: i64,
 }
 
@@ -76,6 +80,7 @@ impl Message {
             attachments: Vec::new(),
             measured: None,
             turn_id: None,
+            incomplete: false,
             created_ms: crate::ids::now_ms(),
         }
     }
