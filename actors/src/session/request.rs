@@ -1,5 +1,6 @@
 //! Turning the active branch of history into the messages sent to the model.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use serde_json::{json, Value};
@@ -20,10 +21,22 @@ pub(crate) const CUT_OFF: &str =
 pub(crate) const NO_REPLY: &str =
     "[No reply was given to the message above: its turn ended before the model answered.]";
 
+/// The tool results and images of this many latest turns (each starting at a user message)
+/// are sent whole; older ones are trimmed (see [`trimmed_result`]). The stored history keeps
+/// everything.
+const WHOLE_TURNS: usize = 3;
+
+/// An older tool result longer than this many characters is cut down in the request.
+const LONG_RESULT_CHARS: usize = 4_000;
+
+/// How many characters of such a result the request keeps.
+const KEPT_RESULT_CHARS: usize = 1_000;
+
 /// The wire messages for `history`, after the system prompt.
 pub(crate) fn wire_messages(system_prompt: &str, history: &[Message]) -> Vec<Value> {
     let mut out = Vec::with_capacity(history.len() + 1);
     out.push(json!({"role": "system", "content": system_prompt}));
+    let recent = recent_start(history);
     let mut i = 0;
     while i < history.len() {
         let message = &history[i];
@@ -68,15 +81,23 @@ pub(crate) fn wire_messages(system_prompt: &str, history: &[Message]) -> Vec<Val
                 // (tool messages can only carry text).
                 let mut answered = HashSet::new();
                 let mut images = Vec::new();
+                let older = i <= recent;
                 while i < history.len() && history[i].role == Role::Tool {
                     let result = &history[i];
                     i += 1;
                     let call_id = result.tool_call_id.clone().unwrap_or_default();
                     answered.insert(call_id.clone());
-                    out.push(
-                        json!({"role": "tool", "tool_call_id": call_id, "content": result.content}),
-                    );
-                    images.extend(result.images.iter().cloned());
+                    let content = if older {
+                        trimmed_result(&result.content)
+                    } else {
+                        Cow::Borrowed(result.content.as_str())
+                    };
+                    out.push(json!({"role": "tool", "tool_call_id": call_id, "content": content}));
+                    // Images of older turns are left out: the model saw them then, and each
+                    // costs as much as a page of text on every request after.
+                    if !older {
+                        images.extend(result.images.iter());
+                    }
                 }
                 for call in &message.tool_calls {
                     if !answered.contains(&call.id) {
@@ -100,6 +121,35 @@ pub(crate) fn wire_messages(system_prompt: &str, history: &[Message]) -> Vec<Val
         }
     }
     out
+}
+
+/// Where the latest [`WHOLE_TURNS`] turns begin in `history`: the index of their first user
+/// message (0 when the history holds no more than that).
+fn recent_start(history: &[Message]) -> usize {
+    history
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(_, m)| m.role == Role::User)
+        .nth(WHOLE_TURNS - 1)
+        .map_or(0, |(index, _)| index)
+}
+
+/// An older tool result as the request carries it: whole when short, otherwise its first
+/// [`KEPT_RESULT_CHARS`] characters and a note of what was left out.
+fn trimmed_result(content: &str) -> Cow<'_, str> {
+    if content.len() <= LONG_RESULT_CHARS || content.chars().count() <= LONG_RESULT_CHARS {
+        return Cow::Borrowed(content);
+    }
+    let cut = content
+        .char_indices()
+        .nth(KEPT_RESULT_CHARS)
+        .map_or(content.len(), |(at, _)| at);
+    let left_out = content[cut..].chars().count();
+    Cow::Owned(format!(
+        "{}\n[{left_out} more characters of this earlier tool result are left out of the request to save room; the stored result is whole. Run the tool again, or read the file it wrote, to see all of it.]",
+        &content[..cut]
+    ))
 }
 
 /// A call's arguments as sent back to the model: what it wrote when that is a JSON object,
@@ -251,5 +301,65 @@ mod tests {
             ["system", "user", "assistant", "user", "assistant", "user"]
         );
         assert_eq!(wire_messages("SYS", &history)[2]["content"], NO_REPLY);
+    }
+
+    /// A turn of `user`, one tool call answered by `result` (with an image), and an answer.
+    fn tool_turn(n: usize, result: &str) -> Vec<Message> {
+        let id = format!("c{n}");
+        let mut answer = tool_result(&id, result);
+        answer.images.push(crate::tool::ToolImage {
+            mime: "image/png".into(),
+            path: format!("/mnt/okcomputer/{n}.png"),
+            data_base64: "AAAA".into(),
+        });
+        vec![
+            Message::new(Role::User, None, format!("turn {n}")),
+            assistant_with_calls(&[&id]),
+            answer,
+            Message::new(Role::Assistant, None, "ok"),
+        ]
+    }
+
+    #[test]
+    fn older_long_tool_results_are_cut_and_older_images_left_out_of_the_request() {
+        let long = "é".repeat(LONG_RESULT_CHARS + 500);
+        let history: Vec<Message> = (0..WHOLE_TURNS + 1)
+            .flat_map(|n| tool_turn(n, &long))
+            .collect();
+        let wire = wire_messages("SYS", &history);
+        let results: Vec<&str> = wire
+            .iter()
+            .filter(|m| m["role"] == "tool")
+            .map(|m| m["content"].as_str().unwrap())
+            .collect();
+        let cut = results[0];
+        assert!(cut.starts_with(&"é".repeat(KEPT_RESULT_CHARS)), "{cut}");
+        assert!(!cut.starts_with(&"é".repeat(KEPT_RESULT_CHARS + 1)));
+        assert!(cut.contains("3500 more characters"), "{cut}");
+        assert!(cut.contains("the stored result is whole"));
+        for whole in &results[1..] {
+            assert_eq!(*whole, long, "the latest turns are sent whole");
+        }
+        // One image message per recent turn, none for the oldest.
+        let images: Vec<&Value> = wire
+            .iter()
+            .filter(|m| m["role"] == "user" && m["content"].is_array())
+            .collect();
+        assert_eq!(images.len(), WHOLE_TURNS);
+        assert_eq!(images[0]["content"][1]["text"], "/mnt/okcomputer/1.png");
+        // The stored history is untouched.
+        assert_eq!(history[2].content, long);
+    }
+
+    #[test]
+    fn short_older_tool_results_are_sent_as_they_are() {
+        let history: Vec<Message> = (0..WHOLE_TURNS + 2)
+            .flat_map(|n| tool_turn(n, "short"))
+            .collect();
+        let wire = wire_messages("SYS", &history);
+        assert!(wire
+            .iter()
+            .filter(|m| m["role"] == "tool")
+            .all(|m| m["content"] == "short"));
     }
 }
