@@ -19,6 +19,17 @@ fn tool_messages(request: &Value) -> Vec<Value> {
         .collect()
 }
 
+/// The role and content of every message a request sent after the system prompt.
+fn conversation_sent(request: &Recorded) -> Vec<(Value, Value)> {
+    request.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .map(|m| (m["role"].clone(), m["content"].clone()))
+        .collect()
+}
+
 #[tokio::test]
 async fn turn_runs_tools_then_answers_and_everything_is_stored() {
     let model = FakeModel::start().await;
@@ -371,16 +382,8 @@ async fn the_request_after_a_failed_turn_never_holds_two_user_messages_in_a_row(
     assert_eq!(shape(&answered), ["token", "final", "stop"]);
 
     let requests = model.requests();
-    let last = &requests.last().unwrap().body["messages"];
-    let sent: Vec<(Value, Value)> = last
-        .as_array()
-        .unwrap()
-        .iter()
-        .skip(1)
-        .map(|m| (m["role"].clone(), m["content"].clone()))
-        .collect();
     assert_eq!(
-        sent,
+        conversation_sent(requests.last().unwrap()),
         [
             (json!("user"), json!("first")),
             (
@@ -427,16 +430,8 @@ async fn text_streamed_before_the_model_connection_failed_is_kept_and_marked_cut
 
     // The next request carries the cut-off answer, saying so, between the two user messages.
     run_turn(&session, say("go on")).await;
-    let requests = model.requests();
-    let sent: Vec<(Value, Value)> = requests[1].body["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .skip(1)
-        .map(|m| (m["role"].clone(), m["content"].clone()))
-        .collect();
     assert_eq!(
-        sent,
+        conversation_sent(&model.requests()[1]),
         [
             (json!("user"), json!("tell me")),
             (
