@@ -13,12 +13,12 @@ const MISSING_RESULT: &str =
     "Error: no result was recorded for this tool call because the turn was interrupted.";
 
 /// What follows, in the request, the text of an answer that was cut off.
-pub(crate) const CUT_OFF: &str =
+const CUT_OFF: &str =
     "[This answer was cut off: the connection to the model failed before it ended.]";
 
 /// What answers, in the request, a user message whose turn ended before the model replied (it
 /// failed, or was stopped or interrupted first): providers refuse two user messages in a row.
-pub(crate) const NO_REPLY: &str =
+const NO_REPLY: &str =
     "[No reply was given to the message above: its turn ended before the model answered.]";
 
 /// The tool results and images of this many latest turns (each starting at a user message)
