@@ -31,6 +31,7 @@ mod fault;
 mod handle;
 mod health;
 mod recovery;
+mod slim;
 mod writer;
 
 #[cfg(feature = "testing")]

@@ -457,6 +457,46 @@ async fn text_streamed_before_the_model_connection_failed_is_kept_and_marked_cut
 }
 
 #[tokio::test]
+async fn a_turn_replayed_from_the_store_after_a_restart_is_what_was_sent_live() {
+    let model = FakeModel::start().await;
+    model.push(sse(vec![
+        ev_tool_call("call_t", "mshtools-todo_read", "{}"),
+        ev_usage(100, 10),
+        ev_done(),
+    ]));
+    model.push(sse(vec![
+        ev_text("Nothing to do."),
+        ev_usage(120, 4),
+        ev_done(),
+    ]));
+    model.push(sse(vec![
+        ev_text("Still nothing."),
+        ev_usage(130, 3),
+        ev_done(),
+    ]));
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = start(test_settings(dir.path(), &model.base_url())).await;
+    let session = runtime.session(local("s")).unwrap();
+    let first = run_turn(&session, say("what is left?")).await;
+    let second = run_turn(&session, say("and now?")).await;
+    runtime.shutdown().await;
+
+    let runtime = start(test_settings(dir.path(), &model.base_url())).await;
+    let session = runtime.session(local("s")).unwrap();
+    for (started, live) in [first, second] {
+        let replayed = collect_turn(&session, &started).await;
+        assert_eq!(replayed, live);
+        match &replayed[replayed.len() - 2].kind {
+            EventKind::Final { payload } => {
+                assert!(!payload["vm_history"].as_array().unwrap().is_empty());
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    runtime.shutdown().await;
+}
+
+#[tokio::test]
 async fn without_a_chat_model_the_turn_says_which_setting_to_fill() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path(), "http://127.0.0.1:9");

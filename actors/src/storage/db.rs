@@ -6,6 +6,7 @@ use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
+use super::slim::{decode_event, encode_event};
 use super::{SessionRecord, StorageError, StoredSession, WriteBatch};
 use crate::event::Event;
 use crate::history::Message;
@@ -146,9 +147,16 @@ pub(crate) fn write_batches<'a>(
                     .insert((t, s, message.id.as_str()), encode(message)?.as_slice())
                     .map_err(redb::Error::from)?;
             }
+            // After the batch's messages, so a `final` event may name them.
+            let stored = |id: &str| -> Result<bool, StorageError> {
+                Ok(messages
+                    .get((t, s, id))
+                    .map_err(redb::Error::from)?
+                    .is_some())
+            };
             for event in &batch.events {
                 events
-                    .insert((t, s, event.seq), encode(event.as_ref())?.as_slice())
+                    .insert((t, s, event.seq), encode_event(event, stored)?.as_slice())
                     .map_err(redb::Error::from)?;
             }
             if let Some(list) = &batch.todos {
@@ -218,6 +226,13 @@ pub(crate) fn read_events(
     }
     let txn = db.begin_read().map_err(redb::Error::from)?;
     let events = txn.open_table(EVENTS).map_err(redb::Error::from)?;
+    let messages = txn.open_table(MESSAGES).map_err(redb::Error::from)?;
+    let message = |id: &str| -> Result<Option<Message>, StorageError> {
+        match messages.get((t, s, id)).map_err(redb::Error::from)? {
+            Some(raw) => decode(raw.value()).map(Some),
+            None => Ok(None),
+        }
+    };
     let mut out = Vec::new();
     for row in events
         .range((t, s, after + 1)..=(t, s, upto))
@@ -225,7 +240,7 @@ pub(crate) fn read_events(
         .take(limit)
     {
         let (_, v) = row.map_err(redb::Error::from)?;
-        out.push(decode(v.value())?);
+        out.push(decode_event(v.value(), message)?);
     }
     Ok(out)
 }
@@ -387,11 +402,11 @@ pub(crate) fn get_setting(db: &Database, name: &str) -> Result<Option<Vec<u8>>, 
     Ok(value.map(|v| v.value().to_vec()))
 }
 
-fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, StorageError> {
+pub(super) fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, StorageError> {
     serde_json::to_vec(value).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
 
-fn decode<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, StorageError> {
+pub(super) fn decode<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, StorageError> {
     serde_json::from_slice(raw).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
 
@@ -424,6 +439,89 @@ mod tests {
             std::fs::metadata(&path).unwrap().len(),
             0,
             "nothing was written over it"
+        );
+    }
+
+    fn final_event(seq: u64, payload: serde_json::Value) -> std::sync::Arc<Event> {
+        std::sync::Arc::new(Event {
+            seq,
+            turn_id: Some("t1".into()),
+            at_ms: 1,
+            kind: crate::event::EventKind::Final { payload },
+        })
+    }
+
+    #[test]
+    fn a_final_event_is_stored_with_message_ids_and_read_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open_store(&dir.path().join("okcvm.redb")).unwrap();
+        let key = SessionKey::new("tenant", "s");
+        let mut question = Message::new(crate::history::Role::User, None, "a long question");
+        question.turn_id = Some("t1".into());
+        let answer = Message::new(crate::history::Role::Assistant, None, "a long answer");
+        let live = final_event(
+            7,
+            serde_json::json!({
+                "reply": "a long answer",
+                "vm_history": [question, answer],
+            }),
+        );
+        let plain = final_event(8, serde_json::json!({"reply": "no history here"}));
+        // A history entry the store does not hold: that event is stored whole.
+        let unknown = final_event(
+            9,
+            serde_json::json!({"reply": "r", "vm_history": [{"id": "elsewhere", "content": "c"}]}),
+        );
+        let mut batch = WriteBatch::new(key.clone());
+        batch.messages = vec![question.clone(), answer.clone()];
+        batch.events = vec![live.clone(), plain.clone(), unknown.clone()];
+        write_batches(&db, [&batch]).unwrap();
+
+        let stored = {
+            let txn = db.begin_read().unwrap();
+            let events = txn.open_table(EVENTS).unwrap();
+            let raw = events.get(("tenant", "s", 7)).unwrap().unwrap();
+            String::from_utf8(raw.value().to_vec()).unwrap()
+        };
+        assert!(
+            stored.contains(&question.id) && stored.contains(&answer.id),
+            "{stored}"
+        );
+        assert!(!stored.contains("a long question"), "{stored}");
+        assert!(!stored.contains("\"vm_history\""), "{stored}");
+
+        let read = read_events(&db, &key, 0, 10, 10).unwrap();
+        assert_eq!(
+            read,
+            vec![
+                live.as_ref().clone(),
+                plain.as_ref().clone(),
+                unknown.as_ref().clone()
+            ]
+        );
+    }
+
+    #[test]
+    fn a_final_event_stored_whole_before_is_read_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open_store(&dir.path().join("okcvm.redb")).unwrap();
+        let key = SessionKey::new("tenant", "s");
+        let old = final_event(
+            3,
+            serde_json::json!({"reply": "r", "vm_history": [{"id": "gone", "content": "kept"}]}),
+        );
+        {
+            let txn = db.begin_write().unwrap();
+            {
+                let mut events = txn.open_table(EVENTS).unwrap();
+                let raw = encode(old.as_ref()).unwrap();
+                events.insert(("tenant", "s", 3), raw.as_slice()).unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        assert_eq!(
+            read_events(&db, &key, 0, 10, 10).unwrap(),
+            vec![old.as_ref().clone()]
         );
     }
 }
