@@ -158,7 +158,7 @@ async fn drive() {
     );
     let has = |p: &str| phases.split(',').any(|x| x.trim() == p);
     let model = FakeModel::start_on(env_or("OKCVM_LOAD_MODEL_PORT", 0)).await;
-    model.drop_request_bodies();
+    model.forget_requests();
     model.set_fallback(short_answer());
     let external: Option<String> = std::env::var("OKCVM_LOAD_URL").ok();
     let dir = tempfile::tempdir().unwrap();

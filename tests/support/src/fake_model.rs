@@ -288,8 +288,11 @@ impl RawRequest {
 struct State {
     script: VecDeque<Response>,
     requests: Vec<RawRequest>,
-    /// Benchmarks measuring memory turn this on so that the recorded bodies are not counted.
-    drop_bodies: bool,
+    /// Benchmarks turn this on so that what the fake model keeps does not count in their
+    /// memory or time: requests are then only counted, not kept.
+    forget_requests: bool,
+    /// Requests counted and not kept.
+    forgotten: usize,
     /// Answers every request the script does not cover, from the request's body.
     responder: Option<Responder>,
     /// Answers every request the script and the responder do not cover (instead of a 500).
@@ -379,14 +382,16 @@ impl FakeModel {
         self.state.lock().expect("fake model state").responder = None;
     }
 
-    /// Stops keeping request bodies (they are recorded as empty from now on).
-    pub fn drop_request_bodies(&self) {
-        self.state.lock().expect("fake model state").drop_bodies = true;
+    /// Stops keeping requests: from now on they are only counted ([`Self::request_count`]),
+    /// and [`Self::requests`] does not list them.
+    pub fn forget_requests(&self) {
+        self.state.lock().expect("fake model state").forget_requests = true;
     }
 
     /// How many requests arrived so far.
     pub fn request_count(&self) -> usize {
-        self.state.lock().expect("fake model state").requests.len()
+        let state = self.state.lock().expect("fake model state");
+        state.requests.len() + state.forgotten
     }
 
     /// Waits until at least `n` requests arrived; false on timeout.
@@ -423,11 +428,11 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>, arrived: Arc<Not
         };
         let response = {
             let mut state = state.lock().expect("fake model state");
-            let mut request = request;
-            if state.drop_bodies {
-                request.body = Vec::new();
+            if state.forget_requests {
+                state.forgotten += 1;
+            } else {
+                state.requests.push(request);
             }
-            state.requests.push(request);
             response.or_else(|| state.fallback.clone())
         };
         arrived.notify_waiters();
