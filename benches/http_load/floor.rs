@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use serde_json::{json, Value};
-use support::bench::env_or;
+use support::bench::{env_or, stat_cpu_ms};
 use support::fake_model::FakeModel;
 use support::server::SseReader;
 use warp::Filter;
@@ -113,29 +113,14 @@ async fn turn(client: &reqwest::Client, url: &str) {
 
 /// User and system time of this process's relay threads, in milliseconds.
 fn relay_cpu_ms() -> f64 {
-    let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
         .flatten()
-        .unwrap_or(100) as f64;
-    let mut ticks = 0.0;
-    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
-            continue;
-        };
-        let Some((head, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        if !head.contains(THREAD_NAME) {
-            continue;
-        }
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        // utime and stime: the 12th and 13th fields after the name.
-        for i in [11, 12] {
-            ticks += fields
-                .get(i)
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0);
-        }
-    }
-    ticks * 1000.0 / per_second
+        .filter_map(|task| std::fs::read_to_string(task.path().join("stat")).ok())
+        .filter(|stat| {
+            stat.rsplit_once(')')
+                .is_some_and(|(name, _)| name.contains(THREAD_NAME))
+        })
+        .map(|stat| stat_cpu_ms(&stat))
+        .sum()
 }

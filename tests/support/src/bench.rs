@@ -1,6 +1,6 @@
 //! What every benchmark does around its measurement: read its knobs from the environment, run
-//! on a multi-threaded runtime (a benchmark has no test harness to make one), and report
-//! percentiles.
+//! on a multi-threaded runtime (a benchmark has no test harness to make one), read CPU times,
+//! and report percentiles.
 
 use std::future::Future;
 use std::str::FromStr;
@@ -30,4 +30,27 @@ pub fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
     }
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index].as_secs_f64() * 1000.0
+}
+
+/// The user and system time in one line of `/proc/<pid>/stat` (or `/proc/<pid>/task/<tid>/stat`),
+/// in milliseconds, at the kernel's clock-tick resolution (10 ms here); 0 for a line it cannot
+/// read.
+pub fn stat_cpu_ms(stat: &str) -> f64 {
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime: fields 14 and 15 of the line, the 12th and 13th after the name.
+    let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
+    (ticks(11) + ticks(12)) * 1000.0 / per_second
 }

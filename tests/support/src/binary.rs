@@ -183,23 +183,7 @@ impl ServerProcess {
     pub fn cpu_ms(&self) -> f64 {
         let pid = self.child.id().expect("running");
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        // The fields after the command name, which is in parentheses and may hold spaces.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        // utime and stime: fields 14 and 15 of the line, the 12th and 13th after the name.
-        let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-            .ok()
-            .flatten()
-            .unwrap_or(100) as f64;
-        (ticks(11) + ticks(12)) * 1000.0 / per_second
+        crate::bench::stat_cpu_ms(&stat)
     }
 
     /// The process's resident set size, MiB.
