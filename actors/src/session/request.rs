@@ -152,12 +152,15 @@ fn trimmed_result(content: &str) -> Cow<'_, str> {
     ))
 }
 
-/// A call's arguments as sent back to the model: what it wrote when that is a JSON object,
-/// otherwise `{}`. Providers that parse the history refuse a call whose arguments are not
-/// JSON (a string cut short, say); the call's recorded result says what was wrong with them.
+/// A call's arguments as sent back to the model: what it wrote when that is a JSON object the
+/// tools could read, otherwise `{}`. Providers that parse the history refuse a call whose
+/// arguments are not JSON (a string cut short, say); the call's recorded result says what was
+/// wrong with them. Read the way the tool registry reads them, into a value: a skimming parse
+/// (`IgnoredAny`) has no nesting limit, and would pass back a million nested objects the tools
+/// refused.
 fn wire_arguments(raw: &str) -> &str {
     let is_object = raw.trim_start().starts_with('{')
-        && serde_json::from_str::<serde::de::IgnoredAny>(raw).is_ok();
+        && serde_json::from_str::<Value>(raw).is_ok_and(|value| value.is_object());
     if is_object {
         raw
     } else {
@@ -282,6 +285,16 @@ mod tests {
         assert_eq!(sent, ["{}", "{}", "{}", r#"{"command": "ls"}"#]);
         // Text beside the calls stays text.
         assert_eq!(wire[2]["content"], "Let me look.");
+    }
+
+    #[test]
+    fn arguments_nested_past_the_parsers_limit_are_refused_without_overflowing_the_stack() {
+        // What a hostile or broken model can write: a million nested objects. The tools refuse
+        // them (the parser's nesting limit); so does the request.
+        let deep = format!("{}1{}", r#"{"a":"#.repeat(1_000_000), "}".repeat(1_000_000));
+        assert_eq!(wire_arguments(&deep), "{}");
+        let fine = format!("{}1{}", r#"{"a":"#.repeat(100), "}".repeat(100));
+        assert_eq!(wire_arguments(&fine), fine);
     }
 
     #[test]
